@@ -1,0 +1,1 @@
+"""The same Arrow-batch kernels run on PySpark."""

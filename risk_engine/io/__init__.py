@@ -1,0 +1,1 @@
+"""The only code that touches files: readers, writers and run artefacts."""

@@ -1,0 +1,1 @@
+"""Entity resolution: normalisation, blocking, comparison features, model, clustering."""

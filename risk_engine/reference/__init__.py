@@ -1,0 +1,1 @@
+"""The shipped reference data pack: loaders, normalisers and manifest."""

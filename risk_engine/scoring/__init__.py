@@ -1,0 +1,1 @@
+"""Risk methodologies (fl-v1): inherent risk, evidence, propagation, flags, explanations."""
