@@ -1,0 +1,413 @@
+"""Name and address normalisation for entity resolution.
+
+A name goes through: Unicode NFKC, case folding, transliteration to ASCII (anyascii; CJK, kana and
+Hangul one character at a time so that legal forms written in those scripts can be found as token
+sequences), punctuation to spaces, dotted abbreviations joined ("s.a." -> "sa"), and legal forms
+removed from the end and the start (and unambiguous ones anywhere) but kept as a separate attribute,
+because a conflict in legal form is evidence. Transliterated CJK syllables are then joined back into
+one token per run, so "广州华美" becomes "guangzhouhuamei".
+
+Defined behaviour for awkward input: ``None`` and empty strings give an empty key; a name that is only
+a legal form keeps the legal form as its core (so "Ltd" does not become empty); names longer than
+``MAX_NAME_CHARS`` are cut to that length before normalisation (``NormalisedName.truncated`` says so).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import jellyfish
+from anyascii import anyascii
+
+MAX_NAME_CHARS = 1000
+
+# Tokens that carry no identity in a company name; dropped from the key but kept in ``text``.
+STOPWORDS = frozenset({"the", "and", "of", "&", "de", "del", "la", "le", "du", "des", "y", "et", "und"})
+
+# Legal forms removed wherever they occur, not only at the ends: they cannot be part of a trade name.
+_UNAMBIGUOUS_ANYWHERE = frozenset(
+    {
+        "ltd",
+        "limited",
+        "co ltd",
+        "gmbh",
+        "llc",
+        "plc",
+        "inc",
+        "incorporated",
+        "sdn bhd",
+        "bhd",
+        "pvt ltd",
+        "pte ltd",
+        "pvt",
+        "pte",
+        "company limited",
+        "sa de cv",
+        "tbk",
+        "ooo",
+        "jsc",
+        "youxiangongsi",
+    }
+)
+
+_PUNCT_RE = re.compile(r"[^\w\s&\x01]+")
+_SPACE_RE = re.compile(r"\s+")
+_UNDERSCORE_RE = re.compile(r"_+")
+_BRACKET_RE = re.compile(r"[()\[\]{}（）【】「」]")
+
+
+def _is_cjk(ch: str) -> bool:
+    """Han, kana, Hangul and their compatibility blocks: scripts without spaces between words."""
+    o = ord(ch)
+    return (
+        0x3040 <= o <= 0x30FF  # hiragana, katakana
+        or 0x3400 <= o <= 0x4DBF  # CJK extension A
+        or 0x4E00 <= o <= 0x9FFF  # CJK unified
+        or 0xAC00 <= o <= 0xD7AF  # Hangul syllables
+        or 0xF900 <= o <= 0xFAFF  # CJK compatibility
+        or 0x20000 <= o <= 0x2FA1F  # CJK extensions B..
+    )
+
+
+_CJK_MARK = "\x01"  # marks a transliterated CJK syllable until syllable runs are re-joined
+
+
+def _transliterate(text: str) -> str:
+    """ASCII transliteration; each CJK character becomes a marked, space-separated syllable."""
+    if text.isascii():
+        return text
+    parts: list[str] = []
+    buf: list[str] = []
+    for ch in text:
+        if _is_cjk(ch):
+            if buf:
+                parts.append(anyascii("".join(buf)))
+                buf = []
+            parts.append(f" {_CJK_MARK}{anyascii(ch)} ")
+        else:
+            buf.append(ch)
+    if buf:
+        parts.append(anyascii("".join(buf)))
+    return "".join(parts)
+
+
+def clean_text(text: str | None) -> str:
+    """NFKC, case folding, transliteration, punctuation to space, single spaces; CJK syllables marked."""
+    if not text:
+        return ""
+    s = unicodedata.normalize("NFKC", text)
+    s = _transliterate(s).casefold()
+    # anyascii can emit non-ASCII-free punctuation like "<<" for guillemets; all handled below.
+    s = _BRACKET_RE.sub(" ", s)
+    # Dots and apostrophes inside words join ("s.a." -> "s a" is fixed by the single-letter join,
+    # "o'neil" -> "oneil"); every other punctuation mark separates tokens.
+    s = s.replace("'", "").replace("\u2019", "")
+    s = _PUNCT_RE.sub(" ", s)
+    s = _UNDERSCORE_RE.sub(" ", s)
+    s = s.replace("&", " & ")
+    return _SPACE_RE.sub(" ", s).strip()
+
+
+def _tokens_with_script(cleaned: str) -> list[tuple[str, bool]]:
+    """Tokens of a cleaned string with a flag for CJK syllables; runs of single letters are joined."""
+    out: list[tuple[str, bool]] = []
+    run: list[str] = []
+    for raw in cleaned.split(" "):
+        if not raw:
+            continue
+        cjk = raw.startswith(_CJK_MARK)
+        tok = raw.lstrip(_CJK_MARK)
+        if not tok:
+            continue
+        if not cjk and len(tok) == 1 and tok.isalpha():
+            run.append(tok)
+            continue
+        if run:
+            out.append(("".join(run), False))
+            run = []
+        out.append((tok, cjk))
+    if run:
+        out.append(("".join(run), False))
+    return out
+
+
+@dataclass(frozen=True)
+class LegalForm:
+    """A legal form found in a name: its canonical spelling and generic class (LLC, JSC, ...)."""
+
+    canonical: str
+    generic: str | None
+
+
+@dataclass(frozen=True)
+class _LegalVocabulary:
+    forms: dict[tuple[str, ...], LegalForm]
+    max_len: int
+    prefix_forms: frozenset[tuple[str, ...]]
+
+
+# Forms that are written before the name (PT Indofood, OOO Romashka, CV Maju).
+_PREFIX_FORMS = (
+    "pt",
+    "cv",
+    "ooo",
+    "oao",
+    "zao",
+    "pao",
+    "ao",
+    "too",
+    "ud",
+    "pt tbk",
+    "jsc",
+    "ojsc",
+    "cjsc",
+    "nv",
+    "bv",
+)
+
+
+def _alias_tokens(alias: str) -> tuple[str, ...]:
+    toks = [t for t, _ in _tokens_with_script(clean_text(alias))]
+    return tuple(toks)
+
+
+@lru_cache(maxsize=1)
+def legal_vocabulary() -> _LegalVocabulary:
+    """The legal-form vocabulary: upstream OpenSanctions rigour (MIT) plus project additions."""
+    forms: dict[tuple[str, ...], LegalForm] = {}
+    data = resources.files("risk_engine.matching") / "data"
+    for fname in ("org_types.json", "legal_forms_extra.json"):
+        doc = json.loads((data / fname).read_text(encoding="utf-8"))
+        for entry in doc["types"]:
+            label = (
+                entry.get("display") or entry.get("compare") or entry.get("generic") or entry["aliases"][0]
+            )
+            form = LegalForm(canonical=clean_text(label) or label, generic=entry.get("generic"))
+            for alias in entry["aliases"]:
+                key = _alias_tokens(alias)
+                # Single-letter or empty aliases ("L", "LC" is fine) would eat initials of real names.
+                if not key or (len(key) == 1 and len(key[0]) < 2):
+                    continue
+                forms[key] = form  # later files override: the project additions win on conflicts
+    max_len = max(len(k) for k in forms)
+    prefix = frozenset(_alias_tokens(p) for p in _PREFIX_FORMS)
+    return _LegalVocabulary(forms=forms, max_len=max_len, prefix_forms=prefix)
+
+
+@dataclass(frozen=True)
+class NormalisedName:
+    """A normalised company name and the attributes derived from it."""
+
+    original: str
+    text: str  # cleaned full name, legal forms included
+    core: str  # cleaned name without legal forms, CJK runs joined
+    tokens: tuple[str, ...]  # tokens of ``core`` without stopwords
+    legal_forms: tuple[LegalForm, ...]
+    truncated: bool = False
+
+    @property
+    def key(self) -> str:
+        """Sorted tokens joined by spaces: the exact-match key."""
+        return " ".join(sorted(self.tokens))
+
+    @property
+    def legal_form(self) -> str | None:
+        """Canonical spelling of the last legal form found, if any."""
+        return self.legal_forms[-1].canonical if self.legal_forms else None
+
+    @property
+    def legal_generic(self) -> str | None:
+        """Generic class (LLC, JSC, ...) of the legal forms, if any has one."""
+        for f in reversed(self.legal_forms):
+            if f.generic:
+                return f.generic
+        return None
+
+    @property
+    def phonetic(self) -> str:
+        """Metaphone of each token, sorted: tolerant of spelling variants."""
+        return phonetic_key(self.tokens)
+
+
+def phonetic_key(tokens: tuple[str, ...] | list[str]) -> str:
+    """Sorted per-token Metaphone codes (digits kept as they are)."""
+    codes = [t if t.isdigit() else (jellyfish.metaphone(t) or t) for t in tokens]
+    return " ".join(sorted(codes))
+
+
+def _strip_legal_forms(
+    toks: list[tuple[str, bool]], vocab: _LegalVocabulary
+) -> tuple[list[tuple[str, bool]], list[LegalForm]]:
+    found_tail: list[LegalForm] = []
+    found_head: list[LegalForm] = []
+    words = [t for t, _ in toks]
+    # Trailing forms, repeatedly ("co ltd", "company limited", "gmbh & co kg").
+    end = len(words)
+    changed = True
+    while changed and end > 0:
+        changed = False
+        while end > 0 and words[end - 1] in ("&", "and"):
+            end -= 1
+        for k in range(min(vocab.max_len, end), 0, -1):
+            key = tuple(words[end - k : end])
+            form = vocab.forms.get(key)
+            if form is not None:
+                found_tail.append(form)
+                end -= k
+                changed = True
+                break
+    start = 0
+    for k in range(min(vocab.max_len, end), 0, -1):
+        key = tuple(words[start : start + k])
+        if key in vocab.prefix_forms or (k > 1 and key in vocab.forms):
+            found_head.append(vocab.forms.get(key) or LegalForm(canonical=" ".join(key), generic=None))
+            start += k
+            break
+    kept = toks[start:end]
+    # Unambiguous forms in the middle ("abc ltd shenzhen branch").
+    if len(kept) > 1:
+        words = [t for t, _ in kept]
+        out: list[tuple[str, bool]] = []
+        i = 0
+        while i < len(kept):
+            hit = 0
+            for k in (3, 2, 1):
+                key = tuple(words[i : i + k])
+                if len(key) == k and " ".join(key) in _UNAMBIGUOUS_ANYWHERE and key in vocab.forms:
+                    found_tail.append(vocab.forms[key])
+                    hit = k
+                    break
+            if hit and i > 0:
+                i += hit
+                continue
+            out.append(kept[i])
+            i += 1
+        kept = out
+    found = found_head + list(reversed(found_tail))
+    if not kept:
+        # The name is only a legal form: keep it, otherwise "Ltd" and "GmbH" would share an empty key.
+        return toks, []
+    return kept, found
+
+
+def _join_cjk_runs(toks: list[tuple[str, bool]]) -> list[str]:
+    out: list[str] = []
+    run: list[str] = []
+    for tok, cjk in toks:
+        if cjk:
+            run.append(tok)
+            continue
+        if run:
+            out.append("".join(run))
+            run = []
+        out.append(tok)
+    if run:
+        out.append("".join(run))
+    return out
+
+
+@lru_cache(maxsize=200_000)
+def normalise_name(name: str | None) -> NormalisedName:
+    """Normalise one company name (see the module docstring for the steps)."""
+    original = name or ""
+    truncated = len(original) > MAX_NAME_CHARS
+    cleaned = clean_text(original[:MAX_NAME_CHARS])
+    toks = _tokens_with_script(cleaned)
+    kept, forms = _strip_legal_forms(toks, legal_vocabulary())
+    core_tokens = _join_cjk_runs(kept)
+    text = " ".join(_join_cjk_runs(toks))
+    core = " ".join(core_tokens)
+    tokens = tuple(t for t in core_tokens if t not in STOPWORDS) or tuple(core_tokens)
+    return NormalisedName(
+        original=original,
+        text=text,
+        core=core,
+        tokens=tokens,
+        legal_forms=tuple(forms),
+        truncated=truncated,
+    )
+
+
+def name_key(name: str | None) -> str:
+    """Deterministic exact-match key: normalised, legal forms removed, tokens sorted."""
+    return normalise_name(name).key
+
+
+_ADDRESS_ABBREVIATIONS: dict[str, str] = {
+    "rd": "road",
+    "st": "street",
+    "str": "street",
+    "ave": "avenue",
+    "av": "avenue",
+    "blvd": "boulevard",
+    "hwy": "highway",
+    "ln": "lane",
+    "dr": "drive",
+    "ind": "industrial",
+    "indl": "industrial",
+    "indus": "industrial",
+    "industial": "industrial",
+    "inds": "industrial",
+    "ez": "economic zone",
+    "dist": "district",
+    "distt": "district",
+    "bldg": "building",
+    "blk": "block",
+    "fl": "floor",
+    "flr": "floor",
+    "twp": "township",
+    "vill": "village",
+    "vil": "village",
+    "prov": "province",
+    "pref": "prefecture",
+    "tn": "town",
+    "cty": "city",
+    "zn": "zone",
+    "number": "no",
+    "num": "no",
+    "nr": "no",
+    "nos": "no",
+    "mfg": "manufacturing",
+    "sec": "section",
+    "hse": "house",
+    "ctr": "centre",
+    "center": "centre",
+    "pk": "park",
+    "rm": "room",
+    "apt": "apartment",
+    "e": "east",
+    "w": "west",
+    "n": "north",
+    "s": "south",
+}
+
+_ADDRESS_PHRASES: tuple[tuple[str, str], ...] = (
+    ("industrial area", "industrial zone"),
+    ("industrial estate", "industrial zone"),
+    ("industrial park", "industrial zone"),
+    ("export processing zone", "epz"),
+)
+
+_DIGIT_SPLIT_RE = re.compile(r"(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z]{3,})")
+
+
+def normalise_address(address: str | None) -> str:
+    """Normalise an address like a name, with common abbreviations expanded (Rd -> road, Ind. -> industrial)."""
+    if not address:
+        return ""
+    cleaned = clean_text(address[:MAX_NAME_CHARS]).replace(_CJK_MARK, "")
+    cleaned = _DIGIT_SPLIT_RE.sub(" ", cleaned)
+    words: list[str] = []
+    for tok in cleaned.split(" "):
+        if not tok:
+            continue
+        words.append(_ADDRESS_ABBREVIATIONS.get(tok, tok))
+    s = " ".join(words)
+    for phrase, canonical in _ADDRESS_PHRASES:
+        s = s.replace(phrase, canonical)
+    return s

@@ -1,0 +1,83 @@
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from risk_engine.matching.normalise import (
+    MAX_NAME_CHARS,
+    clean_text,
+    name_key,
+    normalise_address,
+    normalise_name,
+)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("QUANZHOU XINXING FOOTWEAR CO., LTD", "Quanzhou Xinxing Footwear Company Limited"),
+        ("Hanes Ink S.A. de C.V.", "hanes ink"),
+        ("NXP , B.V.", "NXP BV"),
+        ("Siemens GmbH & Co. KG", "SIEMENS"),
+        ("PT Indofood Sukses Makmur Tbk", "Indofood Sukses Makmur"),
+        ("ООО «Ромашка»", "Romashka LLC"),
+        ("Ｆｏｏ Ｂａｒ Ltd", "bar foo limited"),
+        ("Sanofi S.A.", "SANOFI"),
+    ],
+)
+def test_name_key_equal_for_legal_form_and_order_variants(a: str, b: str) -> None:
+    assert name_key(a) == name_key(b)
+    assert name_key(a) != ""
+
+
+def test_name_key_distinguishes_different_companies() -> None:
+    assert name_key("Quanzhou Xinxing Footwear Co Ltd") != name_key("Quanzhou Xinhua Footwear Co Ltd")
+
+
+def test_legal_form_kept_as_attribute() -> None:
+    n = normalise_name("Shenzhen Bright Electronics Co., Ltd.")
+    assert n.core == "shenzhen bright electronics"
+    assert n.legal_form == "co ltd"
+    assert n.legal_generic == "LLC"
+    assert normalise_name("Foo Holdings PLC").legal_generic == "JSC"
+
+
+def test_chinese_legal_form_removed_and_transliterated() -> None:
+    n = normalise_name("广州华美服装有限公司")
+    assert n.core == "guangzhouhuameifuzhuang"
+    assert n.legal_form is not None
+    assert normalise_name("广州华美服装股份有限公司").core == n.core
+
+
+def test_name_that_is_only_a_legal_form_keeps_it() -> None:
+    assert name_key("Ltd") == "ltd"
+    assert name_key("Co., Ltd.") != ""
+
+
+def test_empty_and_none() -> None:
+    assert name_key("") == ""
+    assert name_key(None) == ""
+    assert normalise_name("   ").tokens == ()
+
+
+def test_long_name_is_truncated_not_rejected() -> None:
+    n = normalise_name("a" * 10 + " " + "b" * 10_000)
+    assert n.truncated
+    assert len(n.text) <= MAX_NAME_CHARS
+
+
+def test_dotted_abbreviations_join() -> None:
+    assert clean_text("S.A. de C.V.") == "s a de c v"
+    assert normalise_name("A.B.C. Textiles").tokens == ("abc", "textiles")
+
+
+def test_address_abbreviations() -> None:
+    assert normalise_address("No.8 Shuangbao Rd., Ind. Zone") == "no 8 shuangbao road industrial zone"
+    assert normalise_address("Wuyi Industrial Area") == normalise_address("Wuyi Ind Zone")
+    assert normalise_address(None) == ""
+
+
+@given(st.text(max_size=200))
+def test_normalise_never_crashes_and_is_deterministic(s: str) -> None:
+    assert name_key(s) == name_key(s)
+    assert name_key(s).isascii()
+    normalise_address(s)
