@@ -11,7 +11,11 @@ first data row is row 2, for CSV and XLSX alike (Parquet: row index + 2, for con
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cache
 from typing import Literal
 
 import polars as pl
@@ -310,3 +314,125 @@ def contract(kind: str) -> TableContract:
 
         msg = f"unknown input kind {kind!r}; expected one of {', '.join(KINDS)}"
         raise InputError(msg) from None
+
+
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
+def header_key(text: str | None) -> str:
+    """The comparison key of a header: NFKC, case-folded, punctuation and spacing collapsed.
+
+    ``"Supplier_Name"``, ``" supplier  name "`` and ``"SUPPLIER-NAME"`` all give ``"supplier name"``;
+    ``"Country/Region"`` gives ``"country region"``.
+    """
+    if text is None:
+        return ""
+    folded = unicodedata.normalize("NFKC", str(text)).replace("\ufeff", "").casefold()
+    return _NON_ALNUM.sub(" ", folded).strip()
+
+
+@cache
+def alias_index(kind: str) -> dict[str, str]:
+    """Header key -> canonical column name, for every column name and alias of ``kind``."""
+    index: dict[str, str] = {}
+    table = contract(kind)
+    # Canonical names first so an alias never shadows another column's own name.
+    for col in table.columns:
+        index[header_key(col.name)] = col.name
+    for col in table.columns:
+        for alias in col.aliases:
+            index.setdefault(header_key(alias), col.name)
+    return index
+
+
+@dataclass(frozen=True)
+class HeaderProblem:
+    """A problem with the header row: the header text, its 0-based position, and why."""
+
+    header: str
+    position: int
+    reason: str
+    fatal: bool
+
+
+@dataclass(frozen=True)
+class HeaderMapping:
+    """Where each canonical column sits in a file, and what in the header did not fit."""
+
+    positions: dict[str, int]
+    headers: dict[str, str]
+    ignored: tuple[tuple[int, str], ...] = ()
+    problems: tuple[HeaderProblem, ...] = field(default_factory=tuple)
+
+    @property
+    def fatal(self) -> bool:
+        """Whether the header makes the file unusable (missing required or ambiguous columns)."""
+        return any(p.fatal for p in self.problems)
+
+
+def resolve_header(headers: Sequence[str | None], kind: str) -> HeaderMapping:
+    """Map a file's header cells onto the canonical columns of ``kind``.
+
+    Matching is case-, space- and punctuation-insensitive and accepts each column's aliases. A
+    header cell that is the canonical name wins over aliases of the same column; two cells that
+    both claim a column without one of them being its exact name make the header ambiguous.
+    """
+    table = contract(kind)
+    index = alias_index(kind)
+    claims: dict[str, list[int]] = {}
+    ignored: list[tuple[int, str]] = []
+    problems: list[HeaderProblem] = []
+    for pos, raw in enumerate(headers):
+        key = header_key(raw)
+        if not key:
+            continue
+        name = index.get(key)
+        if name is None:
+            ignored.append((pos, str(raw)))
+            continue
+        claims.setdefault(name, []).append(pos)
+    positions: dict[str, int] = {}
+    names_by_pos: dict[str, str] = {}
+    for name, poss in claims.items():
+        chosen = poss
+        if len(poss) > 1:
+            exact = [p for p in poss if header_key(headers[p]) == header_key(name)]
+            if len(exact) == 1:
+                chosen = exact
+                for p in poss:
+                    if p != exact[0]:
+                        problems.append(
+                            HeaderProblem(
+                                str(headers[p]),
+                                p,
+                                f"also maps to column {name!r}, which column {headers[exact[0]]!r} "
+                                "already provides; this column is ignored",
+                                fatal=False,
+                            )
+                        )
+            else:
+                listed = ", ".join(repr(str(headers[p])) for p in poss)
+                for p in poss[1:]:
+                    problems.append(
+                        HeaderProblem(
+                            str(headers[p]),
+                            p,
+                            f"duplicate header: {listed} all map to column {name!r}; "
+                            "keep one of them or rename the others",
+                            fatal=True,
+                        )
+                    )
+        positions[name] = chosen[0]
+        names_by_pos[name] = str(headers[chosen[0]])
+    for col in table.columns:
+        if col.required and col.name not in positions:
+            accepted = ", ".join(repr(a) for a in (col.name, *col.aliases))
+            problems.append(
+                HeaderProblem(
+                    "",
+                    -1,
+                    f"required column {col.name!r} is missing (accepted headers: {accepted})",
+                    fatal=True,
+                )
+            )
+    return HeaderMapping(positions, names_by_pos, tuple(ignored), tuple(problems))

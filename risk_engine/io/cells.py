@@ -1,0 +1,380 @@
+"""Cell cleaners: one function per contract cell type, vectorised over a polars Series.
+
+Each cleaner takes the stripped raw strings of one column (nulls for empty cells) and returns a
+``Cleaned``: the typed values and, per row, the reason the raw value was not usable (null when it
+was). Expensive look-ups (countries, HS codes, dates, ILO indicators) run once per distinct value,
+so a 1,000,000-row column with a few thousand distinct values costs a few thousand look-ups.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+LIST_SEPARATORS = r"[;|\n]"
+HS_SEPARATORS = r"[;,|/\n]"
+ILO_SEPARATORS = r"[;,|/\n]"
+
+TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1", "x", "ja", "oui", "si", "sí"})
+FALSE_WORDS = frozenset({"false", "f", "no", "n", "0", "nein", "non"})
+
+MIN_YEAR = 1900
+MAX_YEAR = 2100
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    """The typed values of a column and, per row, why a raw value was rejected (null: fine)."""
+
+    values: pl.Series
+    reason: pl.Series
+    note: str | None = None
+
+
+def strip_cells(s: pl.Series) -> pl.Series:
+    """Strip whitespace (incl. non-breaking spaces) and turn empty cells into nulls."""
+    stripped = s.cast(pl.String).str.strip_chars()
+    return stripped.set(stripped == "", None) if stripped.len() else stripped
+
+
+def _no_reason(s: pl.Series) -> pl.Series:
+    return pl.Series(s.name, [None] * s.len(), dtype=pl.String)
+
+
+def _map_unique(s: pl.Series, fn: Callable[[str], Any], dtype: pl.DataType) -> pl.Series:
+    """Apply ``fn`` to each distinct non-null value once and map the results back."""
+    uniques = s.drop_nulls().unique()
+    mapping = {value: fn(value) for value in uniques.to_list()}
+    if not mapping:
+        return pl.Series(s.name, [None] * s.len(), dtype=dtype)
+    keys = pl.Series("k", list(mapping.keys()), dtype=pl.String)
+    values = pl.Series("v", list(mapping.values()), dtype=dtype)
+    return s.replace_strict(keys, values, default=None, return_dtype=dtype).alias(s.name)
+
+
+def clean_text(s: pl.Series) -> Cleaned:
+    """Free text and identifiers: stripped, empty to null; nothing is rejected."""
+    return Cleaned(s, _no_reason(s))
+
+
+def formula_like(s: pl.Series) -> pl.Series:
+    """Rows whose text starts like a spreadsheet formula (kept, but reported)."""
+    return s.str.starts_with("=").fill_null(False)
+
+
+def clean_country(s: pl.Series) -> Cleaned:
+    """Country names, alpha-2 or alpha-3 codes and aliases to upper-case ISO 3166 alpha-2."""
+    from risk_engine.reference.countries import series_to_iso2
+
+    values = series_to_iso2(s) if s.null_count() < s.len() else s
+    bad = s.is_not_null() & values.is_null()
+    reason = pl.select(
+        pl.when(pl.lit(bad)).then(pl.lit("unknown country (expected a country name or ISO code)"))
+    ).to_series()
+    return Cleaned(values.alias(s.name), reason.alias(s.name))
+
+
+def _clean_hs_value(value: str) -> str | None:
+    from risk_engine.reference.hs import clean_hs
+
+    return clean_hs(value)
+
+
+def clean_hs(s: pl.Series) -> Cleaned:
+    """One HS code per cell, cleaned to 2, 4 or 6 digits."""
+    values = _map_unique(s, _clean_hs_value, pl.String())
+    bad = s.is_not_null() & values.is_null()
+    reason = pl.select(
+        pl.when(pl.lit(bad)).then(pl.lit("not an HS code (expected 2, 4 or 6 digits, e.g. 6109.10)"))
+    ).to_series()
+    return Cleaned(values, reason.alias(s.name))
+
+
+def hs_level(codes: pl.Series) -> pl.Series:
+    """The HS level (2, 4 or 6 digits) of cleaned codes."""
+    return codes.str.len_chars().cast(pl.Int8).alias("hs_level")
+
+
+@dataclass(frozen=True)
+class CleanedList:
+    """A list column and one problem per bad element: (row position, element, reason)."""
+
+    values: pl.Series
+    problems: pl.DataFrame
+
+
+def _split_list(s: pl.Series, separators: str) -> pl.DataFrame:
+    """One row per non-empty element: ``pos`` (row position), ``item`` (stripped text)."""
+    frame = pl.DataFrame({"pos": pl.int_range(0, s.len(), eager=True, dtype=pl.Int64), "cell": s})
+    return (
+        frame.filter(pl.col("cell").is_not_null())
+        .select(
+            "pos",
+            pl.col("cell").str.replace_all(separators, "\x1f").str.split("\x1f").alias("item"),
+        )
+        .explode("item")
+        .with_columns(pl.col("item").str.strip_chars())
+        .filter(pl.col("item").is_not_null() & (pl.col("item") != ""))
+    )
+
+
+def _regroup(items: pl.DataFrame, n: int, name: str, inner: pl.DataType) -> pl.Series:
+    grouped = (
+        items.filter(pl.col("value").is_not_null())
+        .unique(subset=["pos", "value"], keep="first", maintain_order=True)
+        .group_by("pos", maintain_order=True)
+        .agg(pl.col("value"))
+    )
+    full = pl.DataFrame({"pos": pl.int_range(0, n, eager=True, dtype=pl.Int64)}).join(
+        grouped, on="pos", how="left", maintain_order="left"
+    )
+    return full["value"].cast(pl.List(inner)).alias(name)
+
+
+def _empty_problems() -> pl.DataFrame:
+    return pl.DataFrame(schema={"pos": pl.Int64, "item": pl.String, "reason": pl.String})
+
+
+def clean_text_list(s: pl.Series) -> CleanedList:
+    """';'- or '|'-separated words to a list of stripped strings (empty parts dropped)."""
+    items = _split_list(s, LIST_SEPARATORS).with_columns(pl.col("item").alias("value"))
+    return CleanedList(_regroup(items, s.len(), s.name, pl.String()), _empty_problems())
+
+
+def clean_hs_list(s: pl.Series) -> CleanedList:
+    """Several HS codes per cell (';', ',', '|' or '/' separated), each cleaned; bad ones reported."""
+    items = _split_list(s, HS_SEPARATORS)
+    items = items.with_columns(_map_unique(items["item"], _clean_hs_value, pl.String()).alias("value"))
+    problems = items.filter(pl.col("value").is_null()).select(
+        "pos", "item", pl.lit("not an HS code (expected 2, 4 or 6 digits, e.g. 6109.10)").alias("reason")
+    )
+    return CleanedList(_regroup(items, s.len(), s.name, pl.String()), problems)
+
+
+def _parse_ilo_value(value: str) -> int | None:
+    from risk_engine.reference.ilo import parse_indicator
+
+    return parse_indicator(value)
+
+
+def clean_ilo_list(s: pl.Series) -> CleanedList:
+    """ILO indicators given as 1-11, 'ILO-7' or their names; several per cell."""
+    items = _split_list(s, ILO_SEPARATORS)
+    items = items.with_columns(_map_unique(items["item"], _parse_ilo_value, pl.Int8()).alias("value"))
+    problems = items.filter(pl.col("value").is_null()).select(
+        "pos",
+        "item",
+        pl.lit("not an ILO forced-labour indicator (expected 1-11 or an indicator name)").alias("reason"),
+    )
+    return CleanedList(_regroup(items, s.len(), s.name, pl.Int8()), problems)
+
+
+def clauses_to_indicators(clause: pl.Series, scheme: pl.Series) -> pl.Series:
+    """Map (clause, scheme) pairs through the METHODOLOGY clause table; empty list when unknown."""
+    from risk_engine.reference.ilo import clause_to_indicators
+
+    pairs = pl.DataFrame({"clause": clause, "scheme": scheme})
+    uniques = pairs.filter(pl.col("clause").is_not_null()).unique()
+    mapped = [
+        list(clause_to_indicators(c, sch))
+        for c, sch in zip(uniques["clause"], uniques["scheme"], strict=True)
+    ]
+    table = uniques.with_columns(pl.Series("ilo", mapped, dtype=pl.List(pl.Int8)))
+    out = pairs.join(table, on=["clause", "scheme"], how="left", nulls_equal=True, maintain_order="left")
+    return out["ilo"]
+
+
+# --- numbers -------------------------------------------------------------------------------------
+
+_THOUSANDS = r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$"
+_CURRENCY = r"^(?:USD|US\$|EUR|GBP|CNY|RMB|\$|€|£|¥)\s*|\s*(?:USD|EUR|GBP|CNY|RMB|\$|€|£|¥)$"
+
+
+def clean_float(s: pl.Series, *, non_negative: bool = True) -> Cleaned:
+    """Numbers with optional thousands commas, spaces and a currency sign; e.g. '1,234.50 USD'."""
+    text = s.str.replace_all(r"[\s\u00a0_']", "").str.replace(_CURRENCY, "")
+    text = pl.select(
+        pl.when(pl.lit(text).str.contains(_THOUSANDS))
+        .then(pl.lit(text).str.replace_all(",", ""))
+        .otherwise(pl.lit(text))
+    ).to_series()
+    values = text.cast(pl.Float64, strict=False)
+    finite = values.is_finite().fill_null(False)
+    values = values.set(~finite, None)
+    not_number = s.is_not_null() & values.is_null()
+    negative = (
+        (values < 0).fill_null(False) if non_negative else pl.Series([False] * s.len(), dtype=pl.Boolean)
+    )
+    reason = pl.select(
+        pl.when(pl.lit(not_number))
+        .then(pl.lit("not a number"))
+        .when(pl.lit(negative))
+        .then(pl.lit("negative where only zero or more makes sense"))
+    ).to_series()
+    values = values.set(negative, None)
+    return Cleaned(values.alias(s.name), reason.alias(s.name))
+
+
+def clean_int(s: pl.Series, *, minimum: int = 0) -> Cleaned:
+    """Whole numbers; '2', '2.0', 'Tier 2' and 'T2' all read as 2."""
+    digits = s.str.to_lowercase().str.extract(r"^(?:tier\s*|t)?\s*([+-]?\d{1,18})(?:\.0+)?$", 1)
+    values = digits.cast(pl.Int64, strict=False)
+    not_int = s.is_not_null() & values.is_null()
+    too_small = (values < minimum).fill_null(False)
+    reason = pl.select(
+        pl.when(pl.lit(not_int))
+        .then(pl.lit("not a whole number"))
+        .when(pl.lit(too_small))
+        .then(pl.lit(f"below the minimum of {minimum}"))
+    ).to_series()
+    values = values.set(too_small, None)
+    return Cleaned(values.alias(s.name), reason.alias(s.name))
+
+
+def clean_bool(s: pl.Series) -> Cleaned:
+    """yes/no, true/false, y/n, 1/0, x; anything else is reported."""
+    lowered = s.str.to_lowercase()
+    values = pl.select(
+        pl.when(pl.lit(lowered).is_in(list(TRUE_WORDS)))
+        .then(True)
+        .when(pl.lit(lowered).is_in(list(FALSE_WORDS)))
+        .then(False)
+        .otherwise(None)
+    ).to_series()
+    bad = s.is_not_null() & values.is_null()
+    reason = pl.select(
+        pl.when(pl.lit(bad)).then(pl.lit("not yes/no (expected yes, no, true, false, 1 or 0)"))
+    )
+    return Cleaned(values.alias(s.name), reason.to_series().alias(s.name))
+
+
+# --- dates ---------------------------------------------------------------------------------------
+
+_NUMERIC_DATE = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})$")
+_ISO_PREFIX = re.compile(
+    r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
+)
+_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_EXCEL_SERIAL = re.compile(r"^(\d{5})(?:\.0+)?$")
+_NAMED_FORMATS = (
+    "%d %b %Y",
+    "%d %B %Y",
+    "%d-%b-%Y",
+    "%d-%b-%y",
+    "%d %b %y",
+    "%b %d, %Y",
+    "%B %d, %Y",
+    "%b %d %Y",
+    "%B %d %Y",
+    "%d. %B %Y",
+    "%d.%b.%Y",
+    "%Y-%b-%d",
+)
+_EXCEL_EPOCH = dt.date(1899, 12, 30)
+DATE_EXAMPLES = "expected e.g. 2024-03-31, 31/03/2024, 31.03.2024 or 31 Mar 2024"
+
+
+def _make_date(year: int, month: int, day: int) -> dt.date | None:
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        return None
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _two_digit_year(text: str) -> int:
+    year = int(text)
+    if len(text) == 2:
+        year += 2000 if year < 70 else 1900
+    return year
+
+
+def _parse_date_value(value: str, *, day_first: bool) -> dt.date | None:
+    text = value.strip()
+    if m := _ISO_PREFIX.match(text):
+        return _make_date(int(m[1]), int(m[2]), int(m[3]))
+    if m := _COMPACT.match(text):
+        return _make_date(int(m[1]), int(m[2]), int(m[3]))
+    if m := _NUMERIC_DATE.match(text):
+        a, b, year = int(m[1]), int(m[2]), _two_digit_year(m[3])
+        dotted = "." in text
+        if dotted or a > 12 or (day_first and b <= 12):
+            return _make_date(year, b, a)
+        return _make_date(year, a, b)
+    if m := _EXCEL_SERIAL.match(text):
+        serial = int(m[1])
+        date = _EXCEL_EPOCH + dt.timedelta(days=serial)
+        return date if MIN_YEAR <= date.year <= MAX_YEAR else None
+    squeezed = re.sub(r"\s+", " ", text.replace(",", ", ")).replace(" ,", ",")
+    squeezed = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", squeezed)
+    for fmt in _NAMED_FORMATS:
+        try:
+            parsed = dt.datetime.strptime(squeezed, fmt).date()
+        except ValueError:
+            continue
+        return parsed if MIN_YEAR <= parsed.year <= MAX_YEAR else None
+    return None
+
+
+def _slash_order(uniques: list[str]) -> tuple[bool, bool, bool]:
+    """Evidence in a column for day-first and month-first slash dates, and whether any is ambiguous."""
+    day_first = month_first = ambiguous = False
+    for value in uniques:
+        m = _NUMERIC_DATE.match(value.strip())
+        if not m or "." in value:
+            continue
+        a, b = int(m[1]), int(m[2])
+        if a > 12 >= b:
+            day_first = True
+        elif b > 12 >= a:
+            month_first = True
+        elif a <= 12 and b <= 12 and a != b:
+            ambiguous = True
+    return day_first, month_first, ambiguous
+
+
+def clean_date(s: pl.Series) -> Cleaned:
+    """Dates in the common formats; the day/month order of slash dates is decided per column.
+
+    A column where some values are only valid day-first (31/03/2024) and others only month-first
+    (03/31/2024) is contradictory: its ambiguous values (03/04/2024) are rejected as such.
+    """
+    uniques = s.drop_nulls().unique().to_list()
+    day_evidence, month_evidence, ambiguous = _slash_order(uniques)
+    contradictory = day_evidence and month_evidence
+    day_first = not month_evidence
+    note = None
+    if ambiguous and not day_evidence and not month_evidence:
+        note = (
+            f"column {s.name!r}: every slash date could be day/month or month/day; read as day/month/year "
+            "(31/03/2024 style). Use ISO dates (2024-03-31) to avoid the ambiguity"
+        )
+    elif ambiguous and month_evidence and not day_evidence:
+        note = f"column {s.name!r}: slash dates read as month/day/year (values such as 03/31/2024 seen)"
+    mapping: dict[str, dt.date | None] = {}
+    reasons: dict[str, str | None] = {}
+    for value in uniques:
+        m = _NUMERIC_DATE.match(value.strip())
+        if contradictory and m and "." not in value:
+            a, b = int(m[1]), int(m[2])
+            if a <= 12 and b <= 12 and a != b:
+                mapping[value] = None
+                reasons[value] = (
+                    "ambiguous date: this column mixes day/month and month/day order; use ISO 2024-03-31"
+                )
+                continue
+        parsed = _parse_date_value(value, day_first=day_first)
+        mapping[value] = parsed
+        reasons[value] = None if parsed is not None else f"not a date ({DATE_EXAMPLES})"
+    if not mapping:
+        return Cleaned(pl.Series(s.name, [None] * s.len(), dtype=pl.Date), _no_reason(s), note)
+    keys = pl.Series("k", list(mapping), dtype=pl.String)
+    values = s.replace_strict(keys, pl.Series("v", list(mapping.values()), dtype=pl.Date), default=None)
+    reason = s.replace_strict(keys, pl.Series("r", list(reasons.values()), dtype=pl.String), default=None)
+    return Cleaned(values.alias(s.name), reason.alias(s.name), note)
