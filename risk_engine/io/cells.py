@@ -18,6 +18,8 @@ import polars as pl
 
 LIST_SEPARATORS = r"[;|\n]"
 HS_SEPARATORS = r"[;,|/\n]"
+HS_REASON = "not an HS code (expected 2, 4 or 6 digits, e.g. 6109.10)"
+ILO_REASON = "not an ILO forced-labour indicator (expected 1-11 or an indicator name)"
 ILO_SEPARATORS = r"[;,|/\n]"
 
 TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1", "x", "ja", "oui", "si", "sí"})
@@ -42,8 +44,20 @@ def strip_cells(s: pl.Series) -> pl.Series:
     return stripped.set(stripped == "", None) if stripped.len() else stripped
 
 
+def nulls(name: str, n: int, dtype: pl.DataType) -> pl.Series:
+    """A Series of ``n`` nulls."""
+    return pl.repeat(None, n, dtype=dtype, eager=True).alias(name)
+
+
 def _no_reason(s: pl.Series) -> pl.Series:
-    return pl.Series(s.name, [None] * s.len(), dtype=pl.String)
+    return nulls(s.name, s.len(), pl.String())
+
+
+def reasons_where(mask: pl.Series, reason: str, name: str) -> pl.Series:
+    """``reason`` where ``mask`` is true, null elsewhere (cheap when nothing is wrong)."""
+    if not mask.any():
+        return nulls(name, mask.len(), pl.String())
+    return pl.select(pl.when(pl.lit(mask)).then(pl.lit(reason))).to_series().alias(name)
 
 
 def _map_unique(s: pl.Series, fn: Callable[[str], Any], dtype: pl.DataType) -> pl.Series:
@@ -51,7 +65,7 @@ def _map_unique(s: pl.Series, fn: Callable[[str], Any], dtype: pl.DataType) -> p
     uniques = s.drop_nulls().unique()
     mapping = {value: fn(value) for value in uniques.to_list()}
     if not mapping:
-        return pl.Series(s.name, [None] * s.len(), dtype=dtype)
+        return nulls(s.name, s.len(), dtype)
     keys = pl.Series("k", list(mapping.keys()), dtype=pl.String)
     values = pl.Series("v", list(mapping.values()), dtype=dtype)
     return s.replace_strict(keys, values, default=None, return_dtype=dtype).alias(s.name)
@@ -73,10 +87,8 @@ def clean_country(s: pl.Series) -> Cleaned:
 
     values = series_to_iso2(s) if s.null_count() < s.len() else s
     bad = s.is_not_null() & values.is_null()
-    reason = pl.select(
-        pl.when(pl.lit(bad)).then(pl.lit("unknown country (expected a country name or ISO code)"))
-    ).to_series()
-    return Cleaned(values.alias(s.name), reason.alias(s.name))
+    reason = reasons_where(bad, "unknown country (expected a country name or ISO code)", s.name)
+    return Cleaned(values.alias(s.name), reason)
 
 
 def _clean_hs_value(value: str) -> str | None:
@@ -89,10 +101,7 @@ def clean_hs(s: pl.Series) -> Cleaned:
     """One HS code per cell, cleaned to 2, 4 or 6 digits."""
     values = _map_unique(s, _clean_hs_value, pl.String())
     bad = s.is_not_null() & values.is_null()
-    reason = pl.select(
-        pl.when(pl.lit(bad)).then(pl.lit("not an HS code (expected 2, 4 or 6 digits, e.g. 6109.10)"))
-    ).to_series()
-    return Cleaned(values, reason.alias(s.name))
+    return Cleaned(values, reasons_where(bad, HS_REASON, s.name))
 
 
 def hs_level(codes: pl.Series) -> pl.Series:
@@ -108,52 +117,81 @@ class CleanedList:
     problems: pl.DataFrame
 
 
-def _split_list(s: pl.Series, separators: str) -> pl.DataFrame:
-    """One row per non-empty element: ``pos`` (row position), ``item`` (stripped text)."""
-    frame = pl.DataFrame({"pos": pl.int_range(0, s.len(), eager=True, dtype=pl.Int64), "cell": s})
-    return (
-        frame.filter(pl.col("cell").is_not_null())
-        .select(
-            "pos",
-            pl.col("cell").str.replace_all(separators, "\x1f").str.split("\x1f").alias("item"),
-        )
-        .explode("item")
-        .with_columns(pl.col("item").str.strip_chars())
-        .filter(pl.col("item").is_not_null() & (pl.col("item") != ""))
-    )
-
-
-def _regroup(items: pl.DataFrame, n: int, name: str, inner: pl.DataType) -> pl.Series:
-    grouped = (
-        items.filter(pl.col("value").is_not_null())
-        .unique(subset=["pos", "value"], keep="first", maintain_order=True)
-        .group_by("pos", maintain_order=True)
-        .agg(pl.col("value"))
-    )
-    full = pl.DataFrame({"pos": pl.int_range(0, n, eager=True, dtype=pl.Int64)}).join(
-        grouped, on="pos", how="left", maintain_order="left"
-    )
-    return full["value"].cast(pl.List(inner)).alias(name)
-
-
 def _empty_problems() -> pl.DataFrame:
     return pl.DataFrame(schema={"pos": pl.Int64, "item": pl.String, "reason": pl.String})
 
 
+def _split_text(value: str, separators: re.Pattern[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for part in separators.split(value):
+        part = part.strip()
+        if part:
+            seen.setdefault(part, None)
+    return list(seen)
+
+
 def clean_text_list(s: pl.Series) -> CleanedList:
-    """';'- or '|'-separated words to a list of stripped strings (empty parts dropped)."""
-    items = _split_list(s, LIST_SEPARATORS).with_columns(pl.col("item").alias("value"))
-    return CleanedList(_regroup(items, s.len(), s.name, pl.String()), _empty_problems())
+    """';'- or '|'-separated words to a list of distinct stripped strings (empty parts dropped)."""
+    values = (
+        s.str.replace_all(LIST_SEPARATORS, "\x1f")
+        .str.split("\x1f")
+        .list.eval(pl.element().str.strip_chars())
+        .list.eval(pl.element().filter(pl.element() != "").unique(maintain_order=True))
+    )
+    return CleanedList(values.alias(s.name), _empty_problems())
+
+
+def _clean_list(
+    s: pl.Series, separators: str, parse: Callable[[str], Any], inner: pl.DataType, reason: str
+) -> CleanedList:
+    """Split each distinct cell once, parse each element once, and report the unparsable ones."""
+    pattern = re.compile(separators)
+    uniques = s.drop_nulls().unique().to_list()
+    parsed_items: dict[str, Any] = {}
+    lists: dict[str, list[Any]] = {}
+    bad: dict[str, list[str]] = {}
+    for cell in uniques:
+        good: list[Any] = []
+        for item in _split_text(cell, pattern):
+            if item not in parsed_items:
+                parsed_items[item] = parse(item)
+            value = parsed_items[item]
+            if value is None:
+                bad.setdefault(cell, []).append(item)
+            elif value not in good:
+                good.append(value)
+        lists[cell] = good
+    if not lists:
+        return CleanedList(nulls(s.name, s.len(), pl.List(inner)), _empty_problems())
+    table = pl.DataFrame(
+        {"cell": list(lists), "value": list(lists.values())},
+        schema={"cell": pl.String, "value": pl.List(inner)},
+    )
+    values = (
+        s.alias("cell")
+        .to_frame()
+        .join(table, on="cell", how="left", maintain_order="left")["value"]
+        .alias(s.name)
+    )
+    if not bad:
+        return CleanedList(values, _empty_problems())
+    bad_table = pl.DataFrame(
+        {"cell": list(bad), "item": list(bad.values())},
+        schema={"cell": pl.String, "item": pl.List(pl.String)},
+    )
+    problems = (
+        pl.DataFrame({"pos": pl.int_range(0, s.len(), eager=True, dtype=pl.Int64), "cell": s})
+        .filter(pl.col("cell").is_in(bad_table["cell"].implode()))
+        .join(bad_table, on="cell", how="inner", maintain_order="left")
+        .explode("item")
+        .select("pos", "item", pl.lit(reason, dtype=pl.String).alias("reason"))
+    )
+    return CleanedList(values, problems)
 
 
 def clean_hs_list(s: pl.Series) -> CleanedList:
     """Several HS codes per cell (';', ',', '|' or '/' separated), each cleaned; bad ones reported."""
-    items = _split_list(s, HS_SEPARATORS)
-    items = items.with_columns(_map_unique(items["item"], _clean_hs_value, pl.String()).alias("value"))
-    problems = items.filter(pl.col("value").is_null()).select(
-        "pos", "item", pl.lit("not an HS code (expected 2, 4 or 6 digits, e.g. 6109.10)").alias("reason")
-    )
-    return CleanedList(_regroup(items, s.len(), s.name, pl.String()), problems)
+    return _clean_list(s, HS_SEPARATORS, _clean_hs_value, pl.String(), HS_REASON)
 
 
 def _parse_ilo_value(value: str) -> int | None:
@@ -164,14 +202,7 @@ def _parse_ilo_value(value: str) -> int | None:
 
 def clean_ilo_list(s: pl.Series) -> CleanedList:
     """ILO indicators given as 1-11, 'ILO-7' or their names; several per cell."""
-    items = _split_list(s, ILO_SEPARATORS)
-    items = items.with_columns(_map_unique(items["item"], _parse_ilo_value, pl.Int8()).alias("value"))
-    problems = items.filter(pl.col("value").is_null()).select(
-        "pos",
-        "item",
-        pl.lit("not an ILO forced-labour indicator (expected 1-11 or an indicator name)").alias("reason"),
-    )
-    return CleanedList(_regroup(items, s.len(), s.name, pl.Int8()), problems)
+    return _clean_list(s, ILO_SEPARATORS, _parse_ilo_value, pl.Int8(), ILO_REASON)
 
 
 def clauses_to_indicators(clause: pl.Series, scheme: pl.Series) -> pl.Series:
@@ -195,62 +226,61 @@ _THOUSANDS = r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$"
 _CURRENCY = r"^(?:USD|US\$|EUR|GBP|CNY|RMB|\$|€|£|¥)\s*|\s*(?:USD|EUR|GBP|CNY|RMB|\$|€|£|¥)$"
 
 
+def _first_reason(name: str, checks: list[tuple[pl.Series, str]]) -> pl.Series:
+    """Per row, the reason of the first failing check (null when all pass)."""
+    failing = [(mask, reason) for mask, reason in checks if mask.any()]
+    if not failing:
+        return nulls(name, checks[0][0].len(), pl.String())
+    out = nulls(name, failing[0][0].len(), pl.String())
+    for mask, reason in reversed(failing):
+        out = out.zip_with(~mask, pl.repeat(reason, mask.len(), eager=True))
+    return out.alias(name)
+
+
 def clean_float(s: pl.Series, *, non_negative: bool = True) -> Cleaned:
     """Numbers with optional thousands commas, spaces and a currency sign; e.g. '1,234.50 USD'."""
-    text = s.str.replace_all(r"[\s\u00a0_']", "").str.replace(_CURRENCY, "")
-    text = pl.select(
-        pl.when(pl.lit(text).str.contains(_THOUSANDS))
-        .then(pl.lit(text).str.replace_all(",", ""))
-        .otherwise(pl.lit(text))
-    ).to_series()
-    values = text.cast(pl.Float64, strict=False)
+    values = s.cast(pl.Float64, strict=False)
+    retry = s.is_not_null() & values.is_null()
+    if retry.any():
+        text = s.str.replace_all(r"[\s\u00a0_']", "").str.replace(_CURRENCY, "")
+        text = text.zip_with(~text.str.contains(_THOUSANDS).fill_null(False), text.str.replace_all(",", ""))
+        values = values.zip_with(~retry, text.cast(pl.Float64, strict=False))
     finite = values.is_finite().fill_null(False)
     values = values.set(~finite, None)
     not_number = s.is_not_null() & values.is_null()
-    negative = (
-        (values < 0).fill_null(False) if non_negative else pl.Series([False] * s.len(), dtype=pl.Boolean)
+    negative = (values < 0).fill_null(False) if non_negative else pl.repeat(False, s.len(), eager=True)
+    reason = _first_reason(
+        s.name,
+        [(not_number, "not a number"), (negative, "negative where only zero or more makes sense")],
     )
-    reason = pl.select(
-        pl.when(pl.lit(not_number))
-        .then(pl.lit("not a number"))
-        .when(pl.lit(negative))
-        .then(pl.lit("negative where only zero or more makes sense"))
-    ).to_series()
     values = values.set(negative, None)
-    return Cleaned(values.alias(s.name), reason.alias(s.name))
+    return Cleaned(values.alias(s.name), reason)
 
 
 def clean_int(s: pl.Series, *, minimum: int = 0) -> Cleaned:
     """Whole numbers; '2', '2.0', 'Tier 2' and 'T2' all read as 2."""
-    digits = s.str.to_lowercase().str.extract(r"^(?:tier\s*|t)?\s*([+-]?\d{1,18})(?:\.0+)?$", 1)
-    values = digits.cast(pl.Int64, strict=False)
+    values = s.cast(pl.Int64, strict=False)
+    retry = s.is_not_null() & values.is_null()
+    if retry.any():
+        digits = s.str.to_lowercase().str.extract(r"^(?:tier\s*|t)?\s*([+-]?\d{1,18})(?:\.0+)?$", 1)
+        values = values.zip_with(~retry, digits.cast(pl.Int64, strict=False))
     not_int = s.is_not_null() & values.is_null()
     too_small = (values < minimum).fill_null(False)
-    reason = pl.select(
-        pl.when(pl.lit(not_int))
-        .then(pl.lit("not a whole number"))
-        .when(pl.lit(too_small))
-        .then(pl.lit(f"below the minimum of {minimum}"))
-    ).to_series()
+    reason = _first_reason(
+        s.name, [(not_int, "not a whole number"), (too_small, f"below the minimum of {minimum}")]
+    )
     values = values.set(too_small, None)
-    return Cleaned(values.alias(s.name), reason.alias(s.name))
+    return Cleaned(values.alias(s.name), reason)
 
 
 def clean_bool(s: pl.Series) -> Cleaned:
     """yes/no, true/false, y/n, 1/0, x; anything else is reported."""
     lowered = s.str.to_lowercase()
-    values = pl.select(
-        pl.when(pl.lit(lowered).is_in(list(TRUE_WORDS)))
-        .then(True)
-        .when(pl.lit(lowered).is_in(list(FALSE_WORDS)))
-        .then(False)
-        .otherwise(None)
-    ).to_series()
+    mapping = dict.fromkeys(TRUE_WORDS, True) | dict.fromkeys(FALSE_WORDS, False)
+    values = lowered.replace_strict(mapping, default=None, return_dtype=pl.Boolean)
     bad = s.is_not_null() & values.is_null()
-    reason = pl.select(
-        pl.when(pl.lit(bad)).then(pl.lit("not yes/no (expected yes, no, true, false, 1 or 0)"))
-    )
-    return Cleaned(values.alias(s.name), reason.to_series().alias(s.name))
+    reason = reasons_where(bad, "not yes/no (expected yes, no, true, false, 1 or 0)", s.name)
+    return Cleaned(values.alias(s.name), reason)
 
 
 # --- dates ---------------------------------------------------------------------------------------
@@ -373,7 +403,7 @@ def clean_date(s: pl.Series) -> Cleaned:
         mapping[value] = parsed
         reasons[value] = None if parsed is not None else f"not a date ({DATE_EXAMPLES})"
     if not mapping:
-        return Cleaned(pl.Series(s.name, [None] * s.len(), dtype=pl.Date), _no_reason(s), note)
+        return Cleaned(nulls(s.name, s.len(), pl.Date()), _no_reason(s), note)
     keys = pl.Series("k", list(mapping), dtype=pl.String)
     values = s.replace_strict(keys, pl.Series("v", list(mapping.values()), dtype=pl.Date), default=None)
     reason = s.replace_strict(keys, pl.Series("r", list(reasons.values()), dtype=pl.String), default=None)

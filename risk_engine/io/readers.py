@@ -358,7 +358,7 @@ class _Cleaning:
 
 
 def _null_series(name: str, n: int, dtype: pl.DataType) -> pl.Series:
-    return pl.Series(name, [None] * n, dtype=dtype)
+    return cells.nulls(name, n, dtype)
 
 
 def _clean_column(state: _Cleaning, col: Column, raw: pl.Series, header: str, present: bool) -> None:
@@ -433,6 +433,20 @@ def _clean_column(state: _Cleaning, col: Column, raw: pl.Series, header: str, pr
         state.report(header, raw, cleaned.reason, bad, severity=severity)
 
 
+def _later_duplicates(rows: pl.Series, keys: pl.DataFrame, what: str) -> tuple[pl.Series, pl.Series]:
+    """Rows whose key already appeared on an earlier row, and a reason naming that first row."""
+    duplicated = keys.is_duplicated()
+    if not duplicated.any():
+        return duplicated, cells.nulls("reason", rows.len(), pl.String())
+    frame = keys.with_columns(rows.alias("__row"))
+    cols = keys.columns
+    first = frame.filter(duplicated).group_by(cols).agg(pl.col("__row").min().alias("__first"))
+    joined = frame.join(first, on=cols, how="left", maintain_order="left", nulls_equal=True)
+    later = (joined["__row"] != joined["__first"]).fill_null(False)
+    reasons = joined.select(pl.format(what + " (first used on row {})", pl.col("__first")))
+    return later, reasons.to_series()
+
+
 def _check_suppliers(state: _Cleaning, mapping: HeaderMapping) -> None:
     ids = state.columns["id"]
     rows_text = state.rows.cast(pl.String)
@@ -442,12 +456,8 @@ def _check_suppliers(state: _Cleaning, mapping: HeaderMapping) -> None:
     state.columns["id"] = ids.fill_null(rows_text).alias("id")
     ids = state.columns["id"]
     header = mapping.headers["id"]
-    frame = pl.DataFrame({"row": state.rows, "id": ids})
-    first = frame.group_by("id").agg(pl.col("row").min().alias("first"))
-    joined = frame.join(first, on="id", how="left", maintain_order="left")
-    dup = joined["row"] != joined["first"]
-    reasons = pl.format("duplicate id (first used on row {})", joined["first"]).alias("r")
-    state.report(header, ids, pl.select(reasons).to_series(), dup, severity="error")
+    dup, reasons = _later_duplicates(state.rows, pl.DataFrame({"id": ids}), "duplicate id")
+    state.report(header, ids, reasons, dup, severity="error")
     parents = state.columns.get("parent_id")
     if parents is not None and "parent_id" in mapping.positions:
         unknown = parents.is_not_null() & ~parents.is_in(ids.implode())
@@ -466,7 +476,7 @@ def _check_audits(state: _Cleaning, mapping: HeaderMapping, header_row: int) -> 
     clause = state.columns["clause"]
     scheme = state.columns["scheme"]
     has_indicator = (indicators.list.len() > 0).fill_null(False)
-    source = pl.Series("ilo_source", [None] * n, dtype=pl.String).set(has_indicator, "indicator")
+    source = cells.nulls("ilo_source", n, pl.String()).set(has_indicator, "indicator")
     if "clause" in mapping.positions:
         use_clause = ~has_indicator & clause.is_not_null()
         if use_clause.any():
@@ -489,7 +499,7 @@ def _check_audits(state: _Cleaning, mapping: HeaderMapping, header_row: int) -> 
     if "ilo_indicator" in mapping.positions or "clause" in mapping.positions:
         raw_indicator = state.columns.get("_ilo_raw")
         no_indicator = (
-            raw_indicator.is_null() if raw_indicator is not None else pl.Series([True] * n, dtype=pl.Boolean)
+            raw_indicator.is_null() if raw_indicator is not None else pl.repeat(True, n, eager=True)
         )
         neither = clause.is_null() & no_indicator
         header = mapping.headers.get("ilo_indicator") or mapping.headers["clause"]
@@ -499,14 +509,10 @@ def _check_audits(state: _Cleaning, mapping: HeaderMapping, header_row: int) -> 
     ids = state.columns["audit_id"]
     findings = state.columns["finding_id"]
     if "finding_id" in mapping.positions:
-        frame = pl.DataFrame({"row": state.rows, "a": ids, "f": findings})
-        first = (
-            frame.filter(pl.col("f").is_not_null()).group_by("a", "f").agg(pl.col("row").min().alias("first"))
-        )
-        joined = frame.join(first, on=["a", "f"], how="left", maintain_order="left", nulls_equal=True)
-        dup = (joined["row"] != joined["first"]).fill_null(False)
-        reasons = pl.select(pl.format("duplicate finding id within audit (first on row {})", joined["first"]))
-        state.report(mapping.headers["finding_id"], findings, reasons.to_series(), dup, severity="error")
+        keys = pl.DataFrame({"a": ids, "f": findings})
+        dup, reasons = _later_duplicates(state.rows, keys, "duplicate finding id within this audit")
+        dup = dup & findings.is_not_null()
+        state.report(mapping.headers["finding_id"], findings, reasons, dup, severity="error")
 
 
 def clean_grid(grid: Grid, kind: Kind | str, *, file: str, strict: bool = True) -> ReadResult:
@@ -656,7 +662,7 @@ def _clean(
     extra_error_rows = [
         p.filter(pl.col("severity") == "error")["row"] for p in extra_problems or [] if p.height
     ]
-    keep = ~state.error if state.error is not None else pl.Series([True] * body.height, dtype=pl.Boolean)
+    keep = ~state.error if state.error is not None else pl.repeat(True, body.height, eager=True)
     if extra_error_rows:
         keep = keep & ~rows.is_in(pl.concat(extra_error_rows).implode())
     frame = frame.filter(keep)
