@@ -21,9 +21,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -n 2 --dist loadgroup -q
 
+LINT_PATHS = $(wildcard risk_engine tests bench scripts fixtures)
+
 lint: $(STAMP)
-	$(VENV)/bin/ruff check risk_engine tests bench scripts fixtures
-	$(VENV)/bin/ruff format --check risk_engine tests bench scripts fixtures
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/ruff format --check $(LINT_PATHS)
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
