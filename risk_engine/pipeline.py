@@ -14,6 +14,9 @@ run resumes where it stopped; the CLI and the API both call ``screen()``.
 
 from __future__ import annotations
 
+import hashlib
+import importlib
+import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -136,6 +139,7 @@ class ScreenResult:
     rejects: pl.DataFrame
     manifest: dict[str, Any]
     audits: pl.DataFrame | None = None  # findings with their entity id (for the ILO breakdown)
+    tiers: pl.DataFrame | None = None  # buyer, entity_id, tier: every entity reachable from each buyer
     missing: list[str] = field(default_factory=list)  # what the result lacks because an input was absent
 
     def band_counts(self) -> dict[str, int]:
@@ -169,7 +173,7 @@ def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
     return out, time.perf_counter() - t0
 
 
-def _as_of(inputs: ScreenInputs, as_of: date | None) -> date:
+def evaluation_date(inputs: ScreenInputs, as_of: date | None = None) -> date:
     """The evaluation date: given, else the latest date in the inputs, else today.
 
     Defaulting to the data's own latest date (not the clock) keeps re-runs reproducible.
@@ -183,3 +187,748 @@ def _as_of(inputs: ScreenInputs, as_of: date | None) -> date:
             if isinstance(value, date):
                 latest.append(value)
     return max(latest) if latest else date.today()
+
+
+# --- stage 1: resolve entities ------------------------------------------------------------------------
+
+_ID_COLUMNS = ("lei", "duns", "os_id", "tax_id")
+MENTION_SCHEMA: dict[str, pl.DataType] = {
+    "source": pl.String(),
+    "record_id": pl.String(),
+    "name": pl.String(),
+    "country": pl.String(),
+    "address": pl.String(),
+    "region": pl.String(),
+    "lei": pl.String(),
+    "duns": pl.String(),
+    "os_id": pl.String(),
+    "tax_id": pl.String(),
+}
+
+
+def _col(frame: pl.DataFrame, name: str) -> pl.Expr:
+    return pl.col(name) if name in frame.columns else pl.lit(None, dtype=pl.String)
+
+
+def supplier_mentions(suppliers: pl.DataFrame) -> pl.DataFrame:
+    """One mention per supplier row (record id = the member's id)."""
+    return suppliers.select(
+        pl.lit("suppliers").alias("source"),
+        pl.col("id").cast(pl.String).alias("record_id"),
+        pl.col("name"),
+        pl.col("country"),
+        _col(suppliers, "address").alias("address"),
+        _col(suppliers, "region").alias("region"),
+        *[_col(suppliers, c).alias(c) for c in _ID_COLUMNS],
+    ).cast(MENTION_SCHEMA)  # type: ignore[arg-type]
+
+
+def trade_party_mentions(trade: pl.DataFrame) -> pl.DataFrame:
+    """One mention per distinct (role, name, country, address) of the trade records.
+
+    Millions of shipment lines collapse to the parties that ship them; each distinct party gets a
+    record id that ``trade_with_entities`` joins back on.
+    """
+    parts = []
+    for role in ("shipper", "consignee"):
+        parts.append(
+            trade.select(
+                pl.col(f"{role}_name").alias("name"),
+                pl.col(f"{role}_country").alias("country"),
+                _col(trade, f"{role}_address").alias("address"),
+            )
+            .unique()
+            .with_columns(pl.lit(f"trade_{role}").alias("source"))
+        )
+    parties = pl.concat(parts).with_columns(
+        stable_id("trd:", ["source", "name", "country", "address"]).alias("record_id"),
+        pl.lit(None, dtype=pl.String).alias("region"),
+        *[pl.lit(None, dtype=pl.String).alias(c) for c in _ID_COLUMNS],
+    )
+    return parties.select(list(MENTION_SCHEMA)).cast(MENTION_SCHEMA).sort("record_id")  # type: ignore[arg-type]
+
+
+def audit_facility_mentions(audits: pl.DataFrame) -> pl.DataFrame:
+    """One mention per distinct audited facility (name, country, address, identifiers)."""
+    cols = [
+        pl.col("facility_name").alias("name"),
+        pl.col("facility_country").alias("country"),
+        _col(audits, "facility_address").alias("address"),
+        *[_col(audits, c).alias(c) for c in _ID_COLUMNS],
+    ]
+    facilities = audits.select(cols).unique()
+    return (
+        facilities.with_columns(
+            pl.lit("audits").alias("source"),
+            stable_id("aud:", ["name", "country", "address", *_ID_COLUMNS]).alias("record_id"),
+            pl.lit(None, dtype=pl.String).alias("region"),
+        )
+        .select(list(MENTION_SCHEMA))
+        .cast(MENTION_SCHEMA)  # type: ignore[arg-type]
+        .sort("record_id")
+    )
+
+
+def stable_id(prefix: str, columns: list[str]) -> pl.Expr:
+    """A short id from the sha1 of the columns' text, stable across runs, engines and versions.
+
+    Remembered match decisions refer to these ids, so they must not depend on a hash seed.
+    """
+    joined = pl.concat_str([pl.col(c).fill_null("") for c in columns], separator="\x1f")
+    return joined.map_elements(
+        lambda text: prefix + hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()[:16],
+        return_dtype=pl.String,
+    )
+
+
+def name_keys(names: pl.Series) -> pl.Series:
+    """``matching.normalise.name_key`` of every value, computed once per distinct name."""
+    from risk_engine.matching.normalise import name_key
+
+    uniq = names.unique().drop_nulls()
+    mapping = pl.DataFrame({"name": uniq, "key": [name_key(n) for n in uniq.to_list()]})
+    return (
+        pl.DataFrame({"name": names})
+        .join(mapping, on="name", how="left", maintain_order="left")["key"]
+        .fill_null("")
+    )
+
+
+ENTITY_SCHEMA: dict[str, pl.DataType] = {
+    "entity_id": pl.String(),
+    "name": pl.String(),
+    "country": pl.String(),
+    "address": pl.String(),
+    "region": pl.String(),
+    "lei": pl.String(),
+    "duns": pl.String(),
+    "os_id": pl.String(),
+    "tax_id": pl.String(),
+    "sources": pl.List(pl.String()),
+    "n_records": pl.UInt32(),
+}
+_SOURCE_RANK = {"suppliers": 0, "audits": 1, "trade_shipper": 2, "trade_consignee": 3}
+
+
+@dataclass
+class Resolved:
+    """The resolve stage's frames."""
+
+    mentions: pl.DataFrame  # MENTION_SCHEMA + entity_id, probability, decision, method
+    entities: pl.DataFrame  # ENTITY_SCHEMA
+    enforcement_hits: pl.DataFrame  # enforcement rows + record_id, entity_id, match_probability, decision
+
+    def frames(self) -> dict[str, pl.DataFrame]:
+        """For checkpoints."""
+        return {
+            "mentions": self.mentions,
+            "entities": self.entities,
+            "enforcement_hits": self.enforcement_hits,
+        }
+
+    @classmethod
+    def from_frames(cls, frames: Mapping[str, pl.DataFrame]) -> Resolved:
+        """From a checkpoint."""
+        return cls(frames["mentions"], frames["entities"], frames["enforcement_hits"])
+
+
+def all_mentions(inputs: ScreenInputs) -> pl.DataFrame:
+    """Every mention of an organisation in the inputs, except enforcement lists."""
+    parts = [supplier_mentions(inputs.suppliers)]
+    if inputs.trade is not None and inputs.trade.height:
+        parts.append(trade_party_mentions(inputs.trade))
+    if inputs.audits is not None and inputs.audits.height:
+        parts.append(audit_facility_mentions(inputs.audits))
+    return pl.concat(parts)
+
+
+def _entity_id_from_key(keys: pl.Series) -> pl.Series:
+    uniq = keys.unique()
+    ids = [
+        "E" + hashlib.sha1(k.encode("utf-8"), usedforsecurity=False).hexdigest()[:14] for k in uniq.to_list()
+    ]
+    mapping = pl.DataFrame({"k": uniq, "entity_id": ids})
+    return pl.DataFrame({"k": keys}).join(mapping, on="k", how="left", maintain_order="left")["entity_id"]
+
+
+def resolve_exact(mentions: pl.DataFrame) -> pl.DataFrame:
+    """Mentions to entities by normalised name key and country (matching's exact-key tier).
+
+    Returns the mentions with ``entity_id``, ``probability`` 1.0, ``decision`` match, ``method``.
+    """
+    keyed = mentions.with_columns(
+        (name_keys(mentions["name"]) + "|" + mentions["country"].fill_null("??")).alias("_key")
+    )
+    keyed = keyed.with_columns(
+        pl.when(pl.col("_key").str.starts_with("|"))
+        .then(pl.col("source") + ":" + pl.col("record_id"))  # an empty key never merges
+        .otherwise(pl.col("_key"))
+        .alias("_key")
+    )
+    return keyed.with_columns(
+        _entity_id_from_key(keyed["_key"]).alias("entity_id"),
+        pl.lit(1.0).alias("probability"),
+        pl.lit("match").alias("decision"),
+        pl.lit("exact_key").alias("method"),
+    ).drop("_key")
+
+
+def entities_from_mentions(resolved: pl.DataFrame) -> pl.DataFrame:
+    """One row per entity: attributes from its best mention (supplier rows first), identifiers merged."""
+    ranked = resolved.with_columns(
+        pl.col("source").replace_strict(_SOURCE_RANK, default=9, return_dtype=pl.Int8).alias("_rank")
+    ).sort(["entity_id", "_rank", "record_id"])
+    first_non_null = [pl.col(c).drop_nulls().first().alias(c) for c in ("address", "region", *_ID_COLUMNS)]
+    return (
+        ranked.group_by("entity_id", maintain_order=True)
+        .agg(
+            pl.col("name").first(),
+            pl.col("country").first(),
+            *first_non_null,
+            pl.col("source").unique().sort().alias("sources"),
+            pl.len().cast(pl.UInt32).alias("n_records"),
+        )
+        .select(list(ENTITY_SCHEMA))
+        .cast(ENTITY_SCHEMA)  # type: ignore[arg-type]
+        .sort("entity_id")
+    )
+
+
+def enforcement_names(enforcement: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One row per listed name or alias: enforcement row, the name variant, its country."""
+    base = enforcement.with_columns(
+        stable_id("enf:", ["list", "name", "country"]).alias("record_id")
+        if "list" in enforcement.columns
+        else stable_id("enf:", ["name", "country"]).alias("record_id")
+    )
+    aliases = (
+        base.select("record_id", pl.col("aliases").alias("variant")).explode("variant").drop_nulls("variant")
+        if "aliases" in base.columns
+        else pl.DataFrame(schema={"record_id": pl.String, "variant": pl.String})
+    )
+    names = pl.concat([base.select("record_id", pl.col("name").alias("variant")), aliases]).unique()
+    return base, names
+
+
+def link_enforcement_exact(enforcement: pl.DataFrame, entities: pl.DataFrame) -> pl.DataFrame:
+    """Enforcement entries matched to entities by exact name key (names and aliases) and country.
+
+    A listed entry without a country matches the key in any country.
+    """
+    base, variants = enforcement_names(enforcement)
+    variants = variants.join(base.select("record_id", "country"), on="record_id", how="left").with_columns(
+        name_keys(variants["variant"]).alias("key")
+    )
+    ent = entities.select("entity_id", "country", name_keys(entities["name"]).alias("key"))
+    exact = variants.filter(pl.col("country").is_not_null()).join(ent, on=["key", "country"], how="inner")
+    any_country = (
+        variants.filter(pl.col("country").is_null()).drop("country").join(ent, on="key", how="inner")
+    )
+    pairs = (
+        pl.concat([exact.select("record_id", "entity_id"), any_country.select("record_id", "entity_id")])
+        .filter(pl.col("record_id").is_not_null())
+        .unique()
+    )
+    return (
+        pairs.join(base, on="record_id", how="inner")
+        .with_columns(
+            pl.lit(1.0).alias("match_probability"),
+            pl.lit("match").alias("decision"),
+            pl.lit("exact_key").alias("method"),
+        )
+        .sort("record_id", "entity_id")
+    )
+
+
+def resolve_entities(
+    inputs: ScreenInputs,
+    *,
+    decisions: pl.DataFrame | None = None,
+    engine: Engine = "local",
+    progress: Progress | None = None,
+) -> Resolved:
+    """Stage 1: every mention to an entity; enforcement entries linked to entities."""
+    mentions = all_mentions(inputs)
+    resolved = resolve_exact(mentions)
+    entities = entities_from_mentions(resolved)
+    if inputs.enforcement is not None and inputs.enforcement.height:
+        hits = link_enforcement_exact(inputs.enforcement, entities)
+    else:
+        hits = pl.DataFrame(
+            schema={"record_id": pl.String, "entity_id": pl.String, "match_probability": pl.Float64}
+        )
+    return Resolved(resolved.sort("source", "record_id"), entities, hits)
+
+
+def matches_table(resolved: Resolved) -> pl.DataFrame:
+    """The matches output: every mention and enforcement entry with the entity it was linked to.
+
+    Exact self-links of a supplier row to its own entity are kept: they show which rows were merged.
+    """
+    names = resolved.entities.select("entity_id", pl.col("name").alias("entity_name"))
+    mentions = resolved.mentions.join(names, on="entity_id", how="left").select(
+        "source",
+        "record_id",
+        pl.col("name").alias("record_name"),
+        pl.col("country").alias("record_country"),
+        "entity_id",
+        "entity_name",
+        "probability",
+        "decision",
+        "method",
+    )
+    parts = [mentions]
+    hits = resolved.enforcement_hits
+    if hits.height:
+        parts.append(
+            hits.join(names, on="entity_id", how="left").select(
+                pl.lit("enforcement").alias("source"),
+                "record_id",
+                pl.col("name").alias("record_name"),
+                pl.col("country").alias("record_country"),
+                "entity_id",
+                "entity_name",
+                pl.col("match_probability").alias("probability"),
+                "decision",
+                "method",
+            )
+        )
+    return pl.concat(parts).cast(MATCHES_SCHEMA).sort("source", "record_id", "entity_id")  # type: ignore[arg-type]
+
+
+def trade_with_entities(trade: pl.DataFrame, mentions: pl.DataFrame) -> pl.DataFrame:
+    """Trade rows with ``shipper_entity_id`` / ``consignee_entity_id`` and their match probabilities."""
+    out = trade
+    for role in ("shipper", "consignee"):
+        m = mentions.filter(pl.col("source") == f"trade_{role}").select(
+            pl.col("name").alias(f"{role}_name"),
+            pl.col("country").alias(f"{role}_country"),
+            pl.col("address").alias(f"{role}_address"),
+            pl.col("entity_id").alias(f"{role}_entity_id"),
+            pl.col("probability").alias(f"{role}_match_probability"),
+        )
+        if f"{role}_address" not in out.columns:
+            out = out.with_columns(pl.lit(None, dtype=pl.String).alias(f"{role}_address"))
+        out = out.join(
+            m, on=[f"{role}_name", f"{role}_country", f"{role}_address"], how="left", nulls_equal=True
+        )
+    return out
+
+
+def audits_with_entities(audits: pl.DataFrame, mentions: pl.DataFrame) -> pl.DataFrame:
+    """Audit findings with the ``entity_id`` of their facility and the match probability."""
+    keyed = audits.with_columns(
+        pl.col("facility_name").alias("name"),
+        pl.col("facility_country").alias("country"),
+        _col(audits, "facility_address").alias("address"),
+        *[_col(audits, c).alias(c) for c in _ID_COLUMNS if c not in audits.columns],
+    )
+    keyed = keyed.with_columns(stable_id("aud:", ["name", "country", "address", *_ID_COLUMNS]).alias("_rid"))
+    m = mentions.filter(pl.col("source") == "audits").select(
+        pl.col("record_id").alias("_rid"), "entity_id", pl.col("probability").alias("match_probability")
+    )
+    return keyed.join(m, on="_rid", how="left").drop("_rid", "name", "address").drop("country", strict=False)
+
+
+def suppliers_with_entities(suppliers: pl.DataFrame, mentions: pl.DataFrame) -> pl.DataFrame:
+    """Supplier rows with the ``entity_id`` they resolved to."""
+    m = mentions.filter(pl.col("source") == "suppliers").select(
+        pl.col("record_id").alias("id"), "entity_id", pl.col("probability").alias("match_probability")
+    )
+    return suppliers.with_columns(pl.col("id").cast(pl.String)).join(m, on="id", how="left")
+
+
+# --- versions and notes -------------------------------------------------------------------------------
+
+
+def collect_versions(methodology: str = "fl-v1") -> dict[str, str]:
+    """Engine, methodology parameters, reference pack and matcher model versions, for run ids and rows."""
+    from risk_engine import __version__
+    from risk_engine.scoring.registry import get_methodology
+
+    method = get_methodology(methodology)
+    versions = {
+        "engine": __version__,
+        "methodology": method.name,
+        "params": method.params_version,
+        "params_sha256": method.sha256,
+    }
+    try:
+        from risk_engine.reference.loaders import manifest
+
+        versions["reference"] = str(manifest().get("pack_version", "unknown"))
+    except Exception:  # a missing pack is reported by the scoring stage with its own error
+        versions["reference"] = "unavailable"
+    versions["model"] = _model_version()
+    return versions
+
+
+def _model_version() -> str:
+    try:
+        from risk_engine.matching import model  # type: ignore[attr-defined]
+
+        version = getattr(model, "model_version", None)
+        return str(version() if callable(version) else version or "unknown")
+    except Exception:
+        return "exact-key"
+
+
+def missing_notes(inputs: ScreenInputs) -> list[str]:
+    """What the result lacks because an optional input was not given (shown in summary and report)."""
+    notes = []
+    if inputs.trade is None or inputs.trade.height == 0:
+        notes.append(
+            "No trade records: upstream tiers come only from declared sub-suppliers (parent_id); risk beyond "
+            "them is backfilled from country/sector averages and is unknown rather than low."
+        )
+    if inputs.audits is None or inputs.audits.height == 0:
+        notes.append(
+            "No audit findings: no ILO-indicator evidence and no clean-audit discount; scores rest on "
+            "country/sector risk, enforcement lists and upstream links."
+        )
+    if inputs.enforcement is None or inputs.enforcement.height == 0:
+        notes.append(
+            "No enforcement list: UFLPA / WRO entity flags cannot be raised (location overrides such as "
+            "XUAR still apply)."
+        )
+    return notes
+
+
+# --- the stage runner and screen() -------------------------------------------------------------------
+
+
+def _run_stage(
+    name: str,
+    compute: Callable[[], tuple[dict[str, pl.DataFrame], dict[str, Any], str]],
+    *,
+    store: StageStore | None,
+    progress: Progress,
+    timings: dict[str, float],
+) -> tuple[dict[str, pl.DataFrame], dict[str, Any]]:
+    cached = store.load(name) if store is not None else None
+    if cached is not None:
+        progress.start(name)
+        progress.finish(name, "reused from checkpoint")
+        timings[name] = 0.0
+        return cached
+    progress.start(name)
+    t0 = time.perf_counter()
+    frames, meta, summary = compute()
+    timings[name] = round(time.perf_counter() - t0, 3)
+    if store is not None:
+        store.save(name, frames, meta)
+    progress.finish(name, summary)
+    return frames, meta
+
+
+def _check_inputs(inputs: ScreenInputs) -> None:
+    from risk_engine.errors import InputSchemaError
+
+    s = inputs.suppliers
+    for column in ("id", "name", "country"):
+        if column not in s.columns:
+            raise InputSchemaError("suppliers frame lacks a required column", column=column)
+    dup = s.filter(pl.col("id").is_duplicated())
+    if dup.height:
+        row = dup.row(0, named=True)
+        raise InputSchemaError(
+            "duplicate supplier id", row=row.get("row"), column="id", value=row["id"], path="suppliers"
+        )
+
+
+def screen(
+    inputs: ScreenInputs,
+    *,
+    methodology: str = "fl-v1",
+    decisions: pl.DataFrame | None = None,
+    engine: Engine = "local",
+    as_of: date | None = None,
+    progress: Progress | None = None,
+    store: StageStore | None = None,
+) -> ScreenResult:
+    """Screen supplier lists against trade, audit and enforcement data (see the module docstring)."""
+    from risk_engine.scoring.registry import get_methodology
+
+    progress = progress or _NullProgress()
+    method = get_methodology(methodology)
+    _check_inputs(inputs)
+    evaluated = evaluation_date(inputs, as_of)
+    versions = collect_versions(methodology)
+    timings: dict[str, float] = {}
+
+    def resolve() -> tuple[dict[str, pl.DataFrame], dict[str, Any], str]:
+        r = resolve_entities(inputs, decisions=decisions, engine=engine, progress=progress)
+        review = r.mentions.filter(pl.col("decision") == "review").height
+        summary = (
+            f"{r.mentions.height:,} mentions -> {r.entities.height:,} entities, "
+            f"{r.enforcement_hits.height:,} enforcement hits, {review:,} to review"
+        )
+        return r.frames(), {}, summary
+
+    frames, _ = _run_stage("resolve", resolve, store=store, progress=progress, timings=timings)
+    resolved = Resolved.from_frames(frames)
+
+    def graph() -> tuple[dict[str, pl.DataFrame], dict[str, Any], str]:
+        g = build_supply_graph(inputs, resolved, as_of=evaluated, engine=engine)
+        summary = f"{g['nodes'].height:,} nodes, {g['edges'].height:,} edges"
+        return g, {}, summary
+
+    graph_frames, _ = _run_stage("graph", graph, store=store, progress=progress, timings=timings)
+
+    def score() -> tuple[dict[str, pl.DataFrame], dict[str, Any], str]:
+        s = score_supply_graph(inputs, resolved, graph_frames, method=method, as_of=evaluated)
+        return s, {}, f"{s['scores'].height:,} entities scored"
+
+    score_frames, _ = _run_stage("score", score, store=store, progress=progress, timings=timings)
+
+    def assemble() -> tuple[dict[str, pl.DataFrame], dict[str, Any], str]:
+        a = assemble_tables(inputs, resolved, graph_frames, score_frames, versions=versions)
+        return a, {}, f"{a['scores'].height:,} result rows"
+
+    out, _ = _run_stage("assemble", assemble, store=store, progress=progress, timings=timings)
+
+    rejects = pl.concat(
+        [inputs.rejects if inputs.rejects is not None else empty_rejects(), score_frames["issues"]],
+        how="vertical_relaxed",
+    ).cast(REJECTS_SCHEMA)  # type: ignore[arg-type]
+    result = ScreenResult(
+        scores=out["scores"],
+        entities=out["entities"],
+        matches=out["matches"],
+        edges=graph_frames["edges"],
+        explanations=out["explanations"],
+        rejects=rejects,
+        manifest={},
+        audits=out.get("audits"),
+        tiers=graph_frames.get("tiers"),
+        missing=missing_notes(inputs),
+    )
+    result.manifest = build_manifest(
+        inputs, result, methodology=methodology, versions=versions, as_of=evaluated, timings=timings
+    )
+    return result
+
+
+def build_manifest(
+    inputs: ScreenInputs,
+    result: ScreenResult,
+    *,
+    methodology: str,
+    versions: Mapping[str, str],
+    as_of: date,
+    timings: Mapping[str, float],
+) -> dict[str, Any]:
+    """The run's manifest: inputs, parameters, versions, counts, timings (paths added by the caller)."""
+    scores = result.scores
+    flags: dict[str, int] = {}
+    if scores.height:
+        for text in scores.unique(subset="entity_id")["flags"].drop_nulls().to_list():
+            for flag in json.loads(text):
+                key = f"{flag.get('type')}:{flag.get('severity')}"
+                flags[key] = flags.get(key, 0) + 1
+    rejects = result.rejects
+    counts = {
+        "rows_read": sum(i.rows_read for k, i in inputs.sources.items() if k != "decisions")
+        or inputs.suppliers.height,
+        "rows_rejected": sum(i.rows_rejected for i in inputs.sources.values()),
+        "warnings": rejects.filter(pl.col("severity") == "warning").height,
+        "entities": result.entities.height,
+        "edges": result.edges.height,
+        "scored_rows": scores.height,
+        "suppliers": scores.filter(pl.col("role") == "supplier").height,
+        "upstream": scores.filter(pl.col("role") == "upstream").height,
+        "bands": result.band_counts(),
+        "flags": dict(sorted(flags.items())),
+        "review_matches": result.matches.filter(pl.col("decision") == "review").height,
+    }
+    return {
+        "methodology": methodology,
+        "as_of": as_of.isoformat(),
+        "versions": dict(versions),
+        "inputs": {
+            k: {
+                "file": i.file,
+                "sha256": i.sha256,
+                "rows_read": i.rows_read,
+                "rows_rejected": i.rows_rejected,
+            }
+            for k, i in sorted(inputs.sources.items())
+        },
+        "counts": counts,
+        "stage_timings_s": dict(timings),
+        "missing": result.missing,
+    }
+
+
+# --- stages 2-4 -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FrameGraph:
+    """A supply graph as its two frames (what scoring needs of ``graph.build.SupplyGraph``)."""
+
+    nodes: pl.DataFrame
+    edges: pl.DataFrame
+
+
+def build_supply_graph(
+    inputs: ScreenInputs, resolved: Resolved, *, as_of: date, engine: Engine = "local"
+) -> dict[str, pl.DataFrame]:
+    """Stage 2: edges from trade (aggregated per shipper, consignee, HS4) and declared sub-suppliers."""
+    build: Any = importlib.import_module("risk_engine.graph.build")
+
+    suppliers = suppliers_with_entities(inputs.suppliers, resolved.mentions)
+    edge_parts = []
+    if inputs.trade is not None and inputs.trade.height:
+        trade = trade_with_entities(inputs.trade, resolved.mentions)
+        if engine == "spark":
+            from risk_engine.distributed.spark import spark_aggregate_trade
+
+            edge_parts.append(spark_aggregate_trade(trade, as_of=as_of))
+        else:
+            edge_parts.append(build.aggregate_trade(trade, as_of=as_of))
+    edge_parts.append(build.declared_edges(suppliers))
+    edges = pl.concat(edge_parts, how="diagonal_relaxed")
+    graph = build.SupplyGraph.from_frames(entities=resolved.entities, edges=edges, suppliers=suppliers)
+    tiers = build.buyer_tiers(graph, suppliers)
+    return {"nodes": graph.nodes, "edges": _sorted(graph.edges), "tiers": tiers}
+
+
+def _sorted(frame: pl.DataFrame) -> pl.DataFrame:
+    """Rows in a canonical order, so equal tables are byte-identical on disk whatever the engine."""
+    keys = [c for c, t in frame.schema.items() if not isinstance(t, pl.List | pl.Struct | pl.Array)]
+    return frame.sort(keys, nulls_last=True) if keys else frame
+
+
+def score_supply_graph(
+    inputs: ScreenInputs,
+    resolved: Resolved,
+    graph_frames: Mapping[str, pl.DataFrame],
+    *,
+    method: Any,
+    as_of: date,
+) -> dict[str, pl.DataFrame]:
+    """Stage 3: the methodology scores every entity of the graph."""
+    from risk_engine.scoring.score import score_graph
+
+    audits = None
+    if inputs.audits is not None and inputs.audits.height:
+        audits = audits_with_entities(inputs.audits, resolved.mentions)
+    hits = resolved.enforcement_hits if resolved.enforcement_hits.height else None
+    country_index = inputs.reference.get("country_index")
+    tables = score_graph(
+        FrameGraph(graph_frames["nodes"], graph_frames["edges"]),
+        audits=audits,
+        enforcement_hits=hits,
+        methodology=method,
+        as_of=as_of,
+        country_index=country_index,
+    )
+    return {
+        "scores": tables.scores.sort("entity_id"),
+        "explanations": tables.explanations.sort("entity_id"),
+        "issues": tables.issues.cast(REJECTS_SCHEMA),  # type: ignore[arg-type]
+    }
+
+
+def assemble_tables(
+    inputs: ScreenInputs,
+    resolved: Resolved,
+    graph_frames: Mapping[str, pl.DataFrame],
+    score_frames: Mapping[str, pl.DataFrame],
+    *,
+    versions: Mapping[str, str],
+) -> dict[str, pl.DataFrame]:
+    """Stage 4: the result tables (one scores row per supplier row and per upstream entity)."""
+    scores = score_frames["scores"]
+    per_entity = scores.select(
+        "entity_id",
+        "score",
+        "band",
+        pl.col("r_low").alias("score_low"),
+        pl.col("r_high").alias("score_high"),
+        pl.col("dci").alias("coverage"),
+        "low_coverage",
+        "flags",
+        "flag_severity",
+        "inherent",
+        "evidence",
+        "propagated",
+        "score_unfloored",
+        "sector",
+        "top_paths",
+        "top_indicators",
+    )
+    tiers = graph_frames.get("tiers")
+    min_tier = (
+        tiers.group_by("entity_id").agg(pl.col("tier").min().cast(pl.Int64).alias("_tier"))
+        if tiers is not None and tiers.height
+        else pl.DataFrame(schema={"entity_id": pl.String, "_tier": pl.Int64})
+    )
+    suppliers = suppliers_with_entities(inputs.suppliers, resolved.mentions)
+    supplier_rows = (
+        suppliers.select(
+            "entity_id",
+            pl.col("id").alias("supplier_id"),
+            _col(suppliers, "buyer").alias("buyer"),
+            pl.lit("supplier").alias("role"),
+            "name",
+            "country",
+            _col(suppliers, "tier").cast(pl.Int64).alias("tier"),
+            "match_probability",
+            pl.col("row").alias("_order")
+            if "row" in suppliers.columns
+            else pl.int_range(pl.len()).alias("_order"),
+        )
+        .join(min_tier, on="entity_id", how="left")
+        .with_columns(pl.coalesce("tier", "_tier").alias("tier"))
+        .drop("_tier")
+        .join(per_entity, on="entity_id", how="left")
+    )
+    nodes = graph_frames["nodes"]
+    buyers = (
+        nodes.filter(pl.col("node_type") == "buyer")["entity_id"]
+        if "node_type" in nodes.columns
+        else pl.Series([], dtype=pl.String)
+    )
+    upstream = (
+        resolved.entities.filter(
+            ~pl.col("entity_id").is_in(suppliers["entity_id"].implode())
+            & ~pl.col("entity_id").is_in(buyers.implode())
+        )
+        .select(
+            "entity_id",
+            pl.lit(None, dtype=pl.String).alias("supplier_id"),
+            pl.lit(None, dtype=pl.String).alias("buyer"),
+            pl.lit("upstream").alias("role"),
+            "name",
+            "country",
+            pl.lit(1.0).alias("match_probability"),
+        )
+        .join(min_tier.rename({"_tier": "tier"}), on="entity_id", how="left")
+        .join(per_entity, on="entity_id", how="inner")
+        .with_columns(pl.lit(None, dtype=pl.Int64).alias("_order"))
+    )
+    versions_json = json.dumps(dict(sorted(versions.items())), separators=(",", ":"))
+    rows = (
+        pl.concat([supplier_rows, upstream], how="diagonal_relaxed")
+        .with_columns(
+            pl.lit(versions.get("methodology", "fl-v1")).alias("methodology"),
+            pl.lit(versions_json).alias("versions"),
+        )
+        .sort(["role", "_order", "entity_id"], descending=[True, False, False], nulls_last=True)
+    )
+    out_scores = rows.select(list(SCORES_SCHEMA)).cast(SCORES_SCHEMA)  # type: ignore[arg-type]
+    node_cols = [c for c in ("node_type",) if c in nodes.columns]
+    entities = resolved.entities.join(nodes.select("entity_id", *node_cols), on="entity_id", how="left").join(
+        min_tier.rename({"_tier": "tier"}), on="entity_id", how="left"
+    )
+    frames = {
+        "scores": out_scores,
+        "entities": entities.sort("entity_id"),
+        "matches": matches_table(resolved),
+        "explanations": score_frames["explanations"].select(list(EXPLANATIONS_SCHEMA)).sort("entity_id"),
+    }
+    if inputs.audits is not None and inputs.audits.height:
+        frames["audits"] = audits_with_entities(inputs.audits, resolved.mentions)
+    return frames

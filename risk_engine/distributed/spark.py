@@ -1,0 +1,179 @@
+"""The Spark engine: the same Arrow-batch kernels as the local engine, run with ``mapInArrow``.
+
+Only the heavy, data-parallel stages move to Spark:
+
+* trade aggregation: shipment lines are repartitioned by consignee entity, so every partition holds
+  all the shipments of its consignees, and ``graph.build.aggregate_trade`` (the local kernel) runs on
+  each partition; its per-consignee shares are therefore exact;
+* candidate generation and scoring for entity linking: query records are split into Arrow batches and
+  ``matching``'s ``score_candidates_batch`` kernel scores each batch against the entity index, which is
+  shipped to the executors with the function's closure.
+
+Everything else (graph, propagation, explanations) stays on the driver in polars, so the local and
+Spark engines produce the same tables (a test asserts it on the fixtures in ``local[2]``).
+
+Where Spark runs: ``RISK_ENGINE_SPARK_MASTER`` (default ``local[2]``) names the master; when the
+process already has an active session (``spark-submit``), that session is used as it is.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from collections.abc import Callable, Iterator
+from datetime import date
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+
+from risk_engine.errors import RunError
+
+KernelFn = Callable[[pl.DataFrame], pl.DataFrame]
+
+_DEFAULT_CONF = {
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.driver.memory": os.environ.get("RISK_ENGINE_SPARK_DRIVER_MEMORY", "4g"),
+    "spark.sql.shuffle.partitions": os.environ.get("RISK_ENGINE_SPARK_PARTITIONS", "8"),
+}
+
+
+def spark_session(master: str | None = None) -> Any:
+    """The active Spark session, or a new one on ``master`` (env ``RISK_ENGINE_SPARK_MASTER``, else local[2])."""
+    try:
+        with warnings.catch_warnings():
+            # PySpark 4 warns about pandas >= 3 at import; mapInArrow does not go through pandas.
+            warnings.simplefilter("ignore", FutureWarning)
+            from pyspark.sql import SparkSession
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        msg = "the spark engine needs PySpark: pip install 'risk-engine[spark]' (Java 17 must be on PATH)"
+        raise RunError(msg) from exc
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    builder = SparkSession.builder.master(
+        master or os.environ.get("RISK_ENGINE_SPARK_MASTER", "local[2]")
+    ).appName("risk-engine")
+    for key, value in _DEFAULT_CONF.items():
+        builder = builder.config(key, value)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            session = builder.getOrCreate()
+    except Exception as exc:
+        msg = f"cannot start Spark ({exc}); is Java 17 installed and JAVA_HOME set?"
+        raise RunError(msg) from exc
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+def stop_spark() -> None:
+    """Stop the active session (tests and benchmarks; a CLI run's process ends anyway)."""
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        active.stop()
+
+
+# Spark's Arrow conversion has no unsigned integers; widen them on the way in and restore them after.
+_WIDEN = {pl.UInt8: pl.Int16, pl.UInt16: pl.Int32, pl.UInt32: pl.Int64, pl.UInt64: pl.Int64}
+
+
+def _spark_compatible(frame: pl.DataFrame) -> pl.DataFrame:
+    casts: dict[str, Any] = {}
+    for name, dtype in frame.schema.items():
+        base = dtype.base_type() if hasattr(dtype, "base_type") else dtype
+        if base in _WIDEN:
+            casts[name] = _WIDEN[base]  # type: ignore[index]
+        elif isinstance(dtype, pl.Categorical | pl.Enum):
+            casts[name] = pl.String
+        elif isinstance(dtype, pl.List) and dtype.inner in _WIDEN:
+            casts[name] = pl.List(_WIDEN[dtype.inner])  # type: ignore[index]
+    return frame.cast(casts) if casts else frame  # type: ignore[arg-type]
+
+
+def _to_arrow(frame: pl.DataFrame) -> pa.Table:
+    return _spark_compatible(frame).to_arrow(compat_level=pl.CompatLevel.oldest())
+
+
+def run_partitioned(
+    frame: pl.DataFrame,
+    kernel: KernelFn,
+    *,
+    key: str | None,
+    partitions: int | None = None,
+    session: Any = None,
+) -> pl.DataFrame:
+    """Run ``kernel`` on Spark over ``frame``, one call per partition (all rows of a ``key`` together).
+
+    The kernel is a plain polars function (the local engine's); its output schema is taken from a run
+    on the first rows, and the output is cast back to the kernel's own dtypes.
+    """
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    spark = session or spark_session()
+    probe = kernel(frame.head(min(frame.height, 200)))
+    spark_schema = from_arrow_schema(_to_arrow(probe.head(0)).schema)
+    n = partitions or int(spark.conf.get("spark.sql.shuffle.partitions"))
+
+    def apply(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        collected = list(batches)
+        if not collected:
+            return
+        part = pl.from_arrow(pa.Table.from_batches(collected))
+        assert isinstance(part, pl.DataFrame)
+        if part.height == 0:
+            return
+        yield from _to_arrow(kernel(part)).to_batches()
+
+    sdf = spark.createDataFrame(_to_arrow(frame))
+    sdf = sdf.repartition(n, key) if key is not None else sdf.repartition(n)
+    result = sdf.mapInArrow(apply, spark_schema).toArrow()
+    out = pl.from_arrow(result)
+    assert isinstance(out, pl.DataFrame)
+    return out.cast(probe.schema)
+
+
+def map_batches(
+    frame: pl.DataFrame,
+    kernel: Callable[[pa.RecordBatch], pa.RecordBatch],
+    *,
+    output_schema: pa.Schema,
+    partitions: int | None = None,
+    session: Any = None,
+) -> pl.DataFrame:
+    """Run a record-batch kernel (e.g. matching's ``score_candidates_batch``) over ``frame`` on Spark."""
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    spark = session or spark_session()
+    n = partitions or int(spark.conf.get("spark.sql.shuffle.partitions"))
+
+    def apply(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            if batch.num_rows:
+                out = kernel(batch)
+                if out.num_rows:
+                    yield from _to_arrow(pl.from_arrow(out)).to_batches()  # type: ignore[arg-type]
+
+    spark_schema = from_arrow_schema(output_schema)
+    sdf = spark.createDataFrame(_to_arrow(frame)).repartition(n)
+    result = pl.from_arrow(sdf.mapInArrow(apply, spark_schema).toArrow())
+    assert isinstance(result, pl.DataFrame)
+    return result
+
+
+def spark_aggregate_trade(trade: pl.DataFrame, *, as_of: date) -> pl.DataFrame:
+    """``graph.build.aggregate_trade`` on Spark, partitioned by consignee (exact per-consignee shares)."""
+    from risk_engine.graph.build import aggregate_trade
+
+    def kernel(part: pl.DataFrame) -> pl.DataFrame:
+        return aggregate_trade(part, as_of=as_of)
+
+    return run_partitioned(trade, kernel, key="consignee_entity_id")
