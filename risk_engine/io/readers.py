@@ -582,6 +582,10 @@ def _clean(
     data_cols = [c for c in body.columns if c != "__row"]
     if data_cols:
         blank = pl.all_horizontal([(pl.col(c).str.strip_chars().fill_null("") == "") for c in data_cols])
+        flagged = [p.filter(pl.col("severity") == "error")["row"] for p in extra_problems or [] if p.height]
+        if flagged:
+            # A row whose only content lies beyond the header is not blank: it is misaligned.
+            blank = blank & ~pl.col("__row").is_in(pl.concat(flagged).implode())
         n_blank = body.select(blank.sum()).item()
         if n_blank:
             body = body.filter(~blank)

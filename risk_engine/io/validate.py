@@ -80,10 +80,10 @@ class ValidationReport:
 def _show(value: object) -> str:
     if value is None:
         return "''"
-    text = str(value).replace("\r", "\\r").replace("\n", "\\n")
+    text = str(value)
     if len(text) > _MAX_VALUE_CHARS:
         text = text[: _MAX_VALUE_CHARS - 1] + "…"
-    return repr(text)
+    return repr(text)  # repr escapes newlines and control characters: one problem, one line
 
 
 def report_from_result(result: ReadResult) -> ValidationReport:
