@@ -1,0 +1,386 @@
+"""Explanations (METHODOLOGY §3.9): why an entity has its score, in the auditor's terms.
+
+The hazard ``h = −ln(1 − R)`` splits exactly into local, backfill and one term per upstream group
+(``h_v = h(L_v) + h(b_v) + Σ_k h(x_k)``); a group's hazard is split over its member edges by their share of
+``Σ s c δ R`` and each member's part is split recursively by that member's own components. Paths are the
+result (proportional-hazard heuristic: exact at each node, approximate inside groups and on cycles,
+where messages are cavity risks). Each payload carries the score, band, interval, coverage, the hazard
+split, the top paths with their edges, the top ILO indicators with the findings behind them, the
+inherent-risk terms, the evidence terms, the flags with their paths, and version stamps.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import polars as pl
+
+from risk_engine.scoring import evidence
+from risk_engine.scoring.propagate import PropagationResult
+from risk_engine.scoring.registry import Params
+
+if TYPE_CHECKING:
+    from risk_engine.scoring.score import GraphArrays
+
+_MAX_HAZARD = 50.0  # a saturated term (R = 1) is shown as dominating, not as inf/NaN
+_MIN_PATH_SHARE = 0.005  # paths below half a percent of the entity's hazard are summarised, not listed
+
+
+def _indicator_names() -> dict[int, str]:
+    try:
+        from risk_engine.reference.ilo import INDICATORS
+
+        return dict(INDICATORS)
+    except ImportError:  # pragma: no cover - the reference package ships with the engine
+        return {k: f"ILO indicator {k}" for k in range(1, 12)}
+
+
+def _h(p: float) -> float:
+    if p >= 1.0:
+        return _MAX_HAZARD
+    return min(_MAX_HAZARD, -math.log1p(-max(0.0, p)))
+
+
+@dataclass
+class _Hazards:
+    """Per-node and per-edge hazards of the point run, clipped to finite values."""
+
+    total: np.ndarray
+    local: np.ndarray
+    backfill: np.ndarray
+    edge: np.ndarray
+    in_start: np.ndarray
+    in_order: np.ndarray
+
+
+def _hazards(arrays: GraphArrays, run: PropagationResult) -> _Hazards:
+    n = len(arrays.node_ids)
+    local = np.minimum(np.nan_to_num(run.local_hazard, posinf=_MAX_HAZARD), _MAX_HAZARD)
+    backfill = np.minimum(np.nan_to_num(run.backfill_hazard, posinf=_MAX_HAZARD), _MAX_HAZARD)
+    edge = np.minimum(np.nan_to_num(run.edge_hazard, posinf=_MAX_HAZARD), _MAX_HAZARD)
+    upstream = np.bincount(arrays.dst, weights=edge, minlength=n) if edge.size else np.zeros(n)
+    order = np.argsort(arrays.dst, kind="stable")
+    start = np.zeros(n + 1, dtype=np.int64)
+    if arrays.dst.size:
+        np.cumsum(np.bincount(arrays.dst, minlength=n), out=start[1:])
+    return _Hazards(local + backfill + upstream, local, backfill, edge, start, order)
+
+
+def decompose_paths(
+    v: int, arrays: GraphArrays, hz: _Hazards, *, max_depth: int, min_share: float = _MIN_PATH_SHARE
+) -> list[dict[str, Any]]:
+    """Path contributions to node ``v``'s hazard: dicts with ``nodes`` (v first), ``edges``, ``kind``, ``share``."""
+    out: list[dict[str, Any]] = []
+    if hz.total[v] <= 0:
+        return out
+    other = 0.0
+
+    def walk(node: int, weight: float, nodes: list[int], edges: list[int], depth: int) -> None:
+        nonlocal other
+        total = hz.total[node]
+        if total <= 0:
+            return
+        local = weight * hz.local[node] / total
+        if local > 0:
+            kind = "local" if depth == 0 else "local_of_upstream"
+            out.append({"nodes": nodes, "edges": edges, "kind": kind, "share": local})
+        back = weight * hz.backfill[node] / total
+        if back > 0:
+            out.append({"nodes": nodes, "edges": edges, "kind": "backfill", "share": back})
+        for j in range(hz.in_start[node], hz.in_start[node + 1]):
+            e = int(hz.in_order[j])
+            w = weight * hz.edge[e] / total
+            if w <= 0:
+                continue
+            u = int(arrays.src[e])
+            if w < min_share or depth + 1 > max_depth or u in nodes:
+                other += w
+                continue
+            walk(u, w, [*nodes, u], [*edges, e], depth + 1)
+
+    walk(v, 1.0, [v], [], 0)
+    if other > 0:
+        out.append({"nodes": [v], "edges": [], "kind": "other_paths", "share": other})
+    return out
+
+
+def hazard_split(v: int, arrays: GraphArrays, hz: _Hazards) -> dict[str, Any]:
+    """The exact split of ``v``'s hazard: local, backfill, and each upstream group with its members."""
+    total = hz.total[v]
+    if total <= 0:
+        return {"local": 0.0, "backfill": 0.0, "upstream": []}
+    groups: dict[int, list[tuple[int, float]]] = {}
+    for j in range(hz.in_start[v], hz.in_start[v + 1]):
+        e = int(hz.in_order[j])
+        if hz.edge[e] > 0:
+            groups.setdefault(int(arrays.group[e]), []).append((e, hz.edge[e] / total))
+    edges = arrays.edges
+    upstream: list[dict[str, Any]] = []
+    for _g, members in groups.items():
+        e0 = members[0][0]
+        label = f"{edges['src_country'][e0] or '??'}/{edges['hs4'][e0] or '????'}"
+        upstream.append(
+            {
+                "group": label,
+                "share": round(sum(s for _, s in members), 4),
+                "members": [
+                    {"entity": arrays.node_ids[int(arrays.src[e])], "share": round(s, 4)}
+                    for e, s in sorted(members, key=lambda m: -m[1])
+                ],
+            }
+        )
+    upstream.sort(key=lambda g: -g["share"])
+    return {
+        "local": round(hz.local[v] / total, 4),
+        "backfill": round(hz.backfill[v] / total, 4),
+        "upstream": upstream,
+    }
+
+
+def _edge_payload(e: int, arrays: GraphArrays) -> dict[str, Any]:
+    row = arrays.edges.row(e, named=True)
+    return {
+        "from": row["src"],
+        "to": row["dst"],
+        "hs4": row["hs4"],
+        "source": row["source"],
+        "n_shipments": row["n_shipments"],
+        "c": round(float(arrays.confidence[e]), 3),
+        "s": round(float(arrays.share[e]), 3),
+        "share_imputed": bool(row["share_imputed"]) if row["share_imputed"] is not None else None,
+        "last_date": row["last_date"].isoformat() if row["last_date"] is not None else None,
+    }
+
+
+def _top_findings(
+    ff: evidence.FindingFactors | None, *, params: Params, per_entity: int
+) -> dict[str, list[dict[str, Any]]]:
+    if ff is None or ff.factors.is_empty():
+        return {}
+    c = evidence.finding_contributions(ff.factors, params=params, variant="point").filter(pl.col("x") > 0)
+    names = _indicator_names()
+    c = (
+        c.sort("site_entity_id", "x", descending=[False, True])
+        .with_columns(_n=pl.int_range(pl.len()).over("site_entity_id"))
+        .filter(pl.col("_n") < per_entity)
+    )
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in c.iter_rows(named=True):
+        out.setdefault(r["site_entity_id"], []).append(
+            {
+                "entity": r["site_entity_id"],
+                "ilo_indicator": int(r["indicator"]),
+                "name": names.get(int(r["indicator"]), str(r["indicator"])),
+                "finding_id": r["finding_id"],
+                "audit_id": r["audit_id"],
+                "grade": r["grade"],
+                "age_months": round(float(r["age_months"]), 1),
+                "status": r["status_key"],
+                "recurred": bool(r["recurred"]),
+                "contribution": round(float(r["x"]), 3),
+            }
+        )
+    return out
+
+
+def _inherent_payload(t: Mapping[str, Any]) -> dict[str, Any]:
+    def r4(x: Any) -> Any:
+        return None if x is None else round(float(x), 4)
+
+    ip: dict[str, Any] = {
+        "country": t.get("country"),
+        "C": r4(t.get("C")),
+        "C_missing": t.get("C_missing"),
+        "hs4": t.get("hs4"),
+        "sector": t.get("sector"),
+        "S": r4(t.get("S")),
+        "S_missing": t.get("S_missing"),
+        "listings": list(t.get("listings") or []),
+        "uflpa_priority": t.get("uflpa_material") if t.get("u") else None,
+        "logit": r4(t.get("logit")),
+        "I": r4(t.get("inherent")),
+        "clean_audit_kappa": t.get("clean_kappa"),
+        "I_adjusted": r4(t.get("inherent_adj")),
+        "override": t.get("override"),
+        "override_evidence": t.get("override_evidence"),
+        "issues": list(t.get("issues") or []),
+    }
+    return ip
+
+
+def _logit_terms(t: Mapping[str, Any], params: Params) -> dict[str, float]:
+    p = params.inherent
+    c = float(t.get("C") or 0.0)
+    s = float(t.get("S") or 0.0)
+    listing = max(
+        p.beta_tvpra_forced * bool(t.get("t_fl")),
+        p.beta_tvpra_downstream * bool(t.get("t_ds")),
+        p.beta_tvpra_child * bool(t.get("t_cl")),
+    )
+    return {
+        "base": p.beta0,
+        "C": round(p.beta_country * c, 4),
+        "S": round(p.beta_sector * s, 4),
+        "listing": round(listing, 4),
+        "uflpa_priority": round(p.beta_uflpa_priority * bool(t.get("u")), 4),
+    }
+
+
+def explain_entity(
+    v: int,
+    *,
+    arrays: GraphArrays,
+    hz: _Hazards,
+    score_row: Mapping[str, Any],
+    term_row: Mapping[str, Any],
+    flags: list[dict[str, Any]],
+    findings: Mapping[str, list[dict[str, Any]]],
+    params: Params,
+    versions: Mapping[str, str],
+    top: int = 5,
+) -> dict[str, Any]:
+    """The §3.9 payload of node ``v`` (index into ``arrays.node_ids``)."""
+    ids = arrays.node_ids
+    parts = decompose_paths(v, arrays, hz, max_depth=params.propagation.max_depth)
+    listed = sorted((p for p in parts if p["kind"] != "other_paths"), key=lambda p: -p["share"])
+    top_paths = []
+    for p in listed[:top]:
+        entry: dict[str, Any] = {
+            "path": [ids[i] for i in p["nodes"]],
+            "share_of_hazard": round(p["share"], 4),
+            "kind": p["kind"],
+        }
+        if p["edges"]:
+            entry["edges"] = [_edge_payload(e, arrays) for e in p["edges"]]
+        top_paths.append(entry)
+    # ILO indicators: the entity's own findings and those of upstream entities on its paths,
+    # ranked by (share of hazard through that entity's local risk) x (finding contribution).
+    local_share: dict[int, float] = {}
+    for p in parts:
+        if p["kind"] in ("local", "local_of_upstream"):
+            node = p["nodes"][-1]
+            local_share[node] = local_share.get(node, 0.0) + p["share"]
+    candidates = []
+    for node, share in local_share.items():
+        for f in findings.get(ids[node], []):
+            candidates.append((share * f["contribution"], {**f, "path_share": round(share, 4)}))
+    candidates.sort(key=lambda c: -c[0])
+    top_indicators = [c[1] for c in candidates[:top]]
+    inherent = _inherent_payload(term_row)
+    inherent["logit_terms"] = _logit_terms(term_row, params)
+    ev = {
+        "E": round(float(term_row.get("evidence") or 0.0), 4),
+        "E_audit": round(float(term_row.get("e_audit") or 0.0), 4),
+        "E_enforcement": round(float(term_row.get("e_enf") or 0.0), 4),
+        "E_allegation": round(float(term_row.get("e_alleg") or 0.0), 4),
+        "ilo_pattern_met": bool(term_row.get("pattern_met")),
+        "grave_indicator_met": bool(term_row.get("grave_met")),
+        "enforcement_items": term_row.get("items"),
+    }
+    if ev["ilo_pattern_met"]:
+        ev["note"] = "ILO_PATTERN_MET: probable forced labour - verify, engage, remediate"
+    return {
+        "entity_id": ids[v],
+        "score": round(float(score_row["score"]), 4),
+        "score_unfloored": round(float(score_row["score_unfloored"]), 4),
+        "band": score_row["band"],
+        "interval": [round(float(score_row["r_low"]), 4), round(float(score_row["r_high"]), 4)],
+        "dci": round(float(score_row["dci"]), 4),
+        "imputed_share": round(float(score_row["imputed_share"]), 4),
+        "low_coverage": bool(score_row["low_coverage"]),
+        "local": round(float(term_row.get("local") or 0.0), 4),
+        "hazard_split": hazard_split(v, arrays, hz),
+        "flags": flags,
+        "top_paths": top_paths,
+        "top_indicators": top_indicators,
+        "inherent": inherent,
+        "evidence": ev,
+        "versions": dict(versions),
+        "note": "A score is a prioritisation signal for due diligence, never a finding that forced labour exists.",
+    }
+
+
+def _flag_payloads(flags: pl.DataFrame) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    if flags.is_empty():
+        return out
+    for r in flags.iter_rows(named=True):
+        out.setdefault(r["entity_id"], []).append(
+            {
+                "type": r["flag"],
+                "severity": r["severity"],
+                "jurisdiction": r["jurisdiction"],
+                "distance": r["distance"],
+                "path": list(r["path"] or []),
+                "material": r["material"],
+                "evidence": r["evidence"],
+                "list_version": r["list_version"],
+                "match_probability": r["match_probability"],
+            }
+        )
+    rank = {"high": 0, "medium": 1, "low": 2}
+    for items in out.values():
+        items.sort(key=lambda f: (rank.get(f["severity"], 3), f["distance"]))
+    return out
+
+
+def explain_all(
+    scores: pl.DataFrame,
+    arrays: GraphArrays,
+    terms: pl.DataFrame,
+    run: PropagationResult,
+    flags: pl.DataFrame,
+    ff: evidence.FindingFactors | None,
+    *,
+    params: Params,
+    as_of: date,
+    versions: Mapping[str, str],
+    top: int = 5,
+) -> pl.DataFrame:
+    """Explanation payloads for every node: ``entity_id, flags, top_paths, top_indicators, explanation`` (JSON)."""
+    del as_of  # ages are computed in the finding factors already
+    hz = _hazards(arrays, run)
+    findings = _top_findings(ff, params=params, per_entity=top)
+    flag_map = _flag_payloads(flags)
+    score_rows = scores.to_dicts()
+    term_rows = terms.to_dicts()
+    out_flags, out_paths, out_ind, out_expl = [], [], [], []
+    for v, (srow, trow) in enumerate(zip(score_rows, term_rows, strict=True)):
+        payload = explain_entity(
+            v,
+            arrays=arrays,
+            hz=hz,
+            score_row=srow,
+            term_row=trow,
+            flags=flag_map.get(arrays.node_ids[v], []),
+            findings=findings,
+            params=params,
+            versions=versions,
+            top=top,
+        )
+        out_flags.append(json.dumps(payload["flags"], ensure_ascii=False, default=str))
+        out_paths.append(json.dumps(payload["top_paths"], ensure_ascii=False, default=str))
+        out_ind.append(json.dumps(payload["top_indicators"], ensure_ascii=False, default=str))
+        out_expl.append(json.dumps(payload, ensure_ascii=False, default=str))
+    return pl.DataFrame(
+        {
+            "entity_id": arrays.node_ids,
+            "flags": out_flags,
+            "top_paths": out_paths,
+            "top_indicators": out_ind,
+            "explanation": out_expl,
+        },
+        schema={
+            "entity_id": pl.String,
+            "flags": pl.String,
+            "top_paths": pl.String,
+            "top_indicators": pl.String,
+            "explanation": pl.String,
+        },
+    )

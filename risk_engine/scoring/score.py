@@ -1,0 +1,753 @@
+"""Score a supply graph with a methodology: local risk, propagation, interval, flags, bands, coverage.
+
+:func:`score_graph` composes the fl-v1 pieces (METHODOLOGY §3.2-3.9):
+
+1. inherent risk per entity (:mod:`.inherent`), discounted by a qualifying clean audit (κ ≥ 0.7; never
+   for override entities: an audit does not rebut a location presumption);
+2. entity evidence from audit findings and enforcement hits (:mod:`.evidence`) and local risk
+   ``L = 1 − (1 − I')(1 − E)``, for the point score and for the interval's low and high variants;
+3. the unmapped-input backfill ``b_v = (1 − σ_v) · c_mrio · δ · Ĩ_v`` (none for override entities, whose
+   presumption already covers their inputs) and propagation (:mod:`.propagate`) three times: point,
+   ``R_low`` (edges with c ≥ 0.8, no backfill, accepted matches, unknown scope isolated) and ``R_high``
+   (c = 1, p90 backfill with c_mrio = 1, possible matches, unknown scope systemic);
+4. hard flags within K hops and their floors, bands, the coverage index and the explanation payload.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Protocol
+
+import numpy as np
+import polars as pl
+from numpy.typing import NDArray
+
+from risk_engine import __version__
+from risk_engine.schemas import REJECTS_SCHEMA
+from risk_engine.scoring import bands, coverage, evidence, explain
+from risk_engine.scoring.inherent import InherentReference, inherent_risk, load_inherent_reference
+from risk_engine.scoring.propagate import PropagationInput, PropagationResult, propagate
+from risk_engine.scoring.registry import Methodology, Params
+
+SCORES_COLUMNS: dict[str, pl.DataType] = {
+    "entity_id": pl.String(),
+    "score": pl.Float64(),
+    "score_unfloored": pl.Float64(),
+    "band": pl.String(),
+    "r_low": pl.Float64(),
+    "r_high": pl.Float64(),
+    "dci": pl.Float64(),
+    "imputed_share": pl.Float64(),
+    "low_coverage": pl.Boolean(),
+    "inherent": pl.Float64(),
+    "evidence": pl.Float64(),
+    "local": pl.Float64(),
+    "propagated": pl.Float64(),
+    "flag_severity": pl.String(),
+    "flags": pl.String(),
+    "top_paths": pl.String(),
+    "top_indicators": pl.String(),
+    "country": pl.String(),
+    "sector": pl.String(),
+    "hs4": pl.String(),
+    "methodology": pl.String(),
+    "params_version": pl.String(),
+    "reference_version": pl.String(),
+}
+
+
+class GraphLike(Protocol):
+    """What scoring needs of a supply graph: a nodes frame and an edges frame."""
+
+    @property
+    def nodes(self) -> pl.DataFrame:
+        """``entity_id, country, region, node_type, hs4_list, ...`` (one row per entity)."""
+        ...
+
+    @property
+    def edges(self) -> pl.DataFrame:
+        """``src, dst, hs4, source, n_shipments, last_date, share, share_imputed, confidence, ...``."""
+        ...
+
+
+@dataclass(frozen=True)
+class ScoreTables:
+    """The scoring result: per-entity scores, explanation JSON, issues, and the per-entity terms."""
+
+    scores: pl.DataFrame
+    explanations: pl.DataFrame
+    issues: pl.DataFrame
+    terms: pl.DataFrame
+    flags: pl.DataFrame
+    versions: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GraphArrays:
+    """The graph as index arrays (node order = ``node_ids``), shared by the three propagation runs."""
+
+    node_ids: list[str]
+    src: NDArray[np.int64]
+    dst: NDArray[np.int64]
+    group: NDArray[np.int64]
+    share: NDArray[np.float64]
+    confidence: NDArray[np.float64]
+    match_ok: NDArray[np.bool_]
+    match_possible: NDArray[np.bool_]
+    propagate_mask: NDArray[np.bool_]
+    edges: pl.DataFrame  # the edges frame in array order, with ``src_i``/``dst_i``
+
+
+def graph_arrays(
+    nodes: pl.DataFrame, edges: pl.DataFrame, *, params: Params
+) -> tuple[GraphArrays, pl.DataFrame]:
+    """Index the graph; edges whose ends are not nodes are returned as issues (never silently dropped)."""
+    ids = nodes.get_column("entity_id").cast(pl.String).to_list()
+    index = pl.DataFrame({"entity_id": ids, "_i": np.arange(len(ids), dtype=np.int64)})
+    node_type = (
+        nodes.get_column("node_type").cast(pl.String).fill_null("supplier")
+        if "node_type" in nodes.columns
+        else pl.Series([None] * len(ids), dtype=pl.String).fill_null("supplier")
+    )
+    mask = (node_type != "logistics").to_numpy().astype(bool)
+    e = edges
+    for name, dtype, default in (
+        ("hs4", pl.String(), None),
+        ("source", pl.String(), None),
+        ("share", pl.Float64(), None),
+        ("confidence", pl.Float64(), 1.0),
+        ("n_shipments", pl.Int64(), None),
+        ("last_date", pl.Date(), None),
+        ("share_imputed", pl.Boolean(), False),
+        ("match_confidence", pl.Float64(), 1.0),
+    ):
+        if name not in e.columns:
+            e = e.with_columns(pl.lit(default, dtype).alias(name))
+    e = (
+        e.with_columns(pl.col("src").cast(pl.String), pl.col("dst").cast(pl.String))
+        .join(index.rename({"entity_id": "src", "_i": "src_i"}), on="src", how="left")
+        .join(index.rename({"entity_id": "dst", "_i": "dst_i"}), on="dst", how="left")
+    )
+    dangling = e.filter(pl.col("src_i").is_null() | pl.col("dst_i").is_null())
+    issues = pl.DataFrame(
+        {
+            "file": ["graph"] * dangling.height,
+            "row": [None] * dangling.height,
+            "column": ["src/dst"] * dangling.height,
+            "value": [f"{a}->{b}" for a, b in zip(dangling["src"], dangling["dst"], strict=True)],
+            "reason": ["edge end is not a node of the graph: edge not propagated"] * dangling.height,
+            "severity": ["warning"] * dangling.height,
+        },
+        schema=REJECTS_SCHEMA,
+    )
+    e = e.filter(pl.col("src_i").is_not_null() & pl.col("dst_i").is_not_null())
+    # Equal split inside (buyer, hs4) where a share is missing: the builder normally does this already.
+    e = e.with_columns(
+        share=pl.col("share").fill_null(1.0 / pl.len().over("dst", "hs4")).clip(0.0, 1.0),
+        confidence=pl.col("confidence").fill_null(1.0).clip(0.0, 1.0),
+        match_confidence=pl.col("match_confidence").fill_null(1.0),
+    )
+    country = (
+        nodes.select(pl.col("entity_id").cast(pl.String), pl.col("country").cast(pl.String))
+        if "country" in nodes.columns
+        else index.select("entity_id", pl.lit(None, pl.String).alias("country"))
+    )
+    e = e.join(country.rename({"entity_id": "src", "country": "src_country"}), on="src", how="left")
+    e = e.with_columns(
+        pl.struct(pl.col("dst_i"), pl.col("src_country").fill_null("??"), pl.col("hs4").fill_null("????"))
+        .rank("dense")
+        .cast(pl.Int64)
+        .sub(1)
+        .alias("group")
+    )
+    ep = params.evidence
+    m = e.get_column("match_confidence").to_numpy()
+    arrays = GraphArrays(
+        node_ids=ids,
+        src=e.get_column("src_i").to_numpy().astype(np.int64),
+        dst=e.get_column("dst_i").to_numpy().astype(np.int64),
+        group=e.get_column("group").to_numpy().astype(np.int64) if e.height else np.zeros(0, dtype=np.int64),
+        share=e.get_column("share").to_numpy().astype(np.float64),
+        confidence=e.get_column("confidence").to_numpy().astype(np.float64),
+        match_ok=m >= ep.auto_match,
+        match_possible=m >= ep.possible_match,
+        propagate_mask=mask,
+        edges=e,
+    )
+    return arrays, issues
+
+
+def _node_frame(nodes: pl.DataFrame) -> pl.DataFrame:
+    n = nodes.with_columns(pl.col("entity_id").cast(pl.String))
+    return n.unique("entity_id", keep="first", maintain_order=True)
+
+
+def _variant_evidence(
+    audits: pl.DataFrame | None, hits: pl.DataFrame | None, *, params: Params, as_of: date
+) -> tuple[pl.DataFrame, evidence.FindingFactors | None, pl.DataFrame, pl.DataFrame]:
+    """E_audit, E_enf, E_alleg per entity and variant; finding factors; distance-0 flags; issues."""
+    ff = evidence.finding_factors(audits, params=params, as_of=as_of) if audits is not None else None
+    frames = []
+    issues = [ff.issues] if ff is not None else []
+    hit_flags = pl.DataFrame(schema=evidence.HIT_FLAG_SCHEMA)
+    for variant in evidence.VARIANTS:
+        a = evidence.audit_evidence(ff, params=params, as_of=as_of, variant=variant)
+        en = evidence.enforcement_evidence(hits, params=params, as_of=as_of, variant=variant)
+        if variant == "high":
+            hit_flags = en.flags
+            issues.append(en.issues)
+        merged = (
+            a.select("entity_id", pl.col("e_audit"), "pattern_met", "grave_met")
+            .join(
+                en.evidence.select("entity_id", "e_enf", "e_alleg", "items"),
+                on="entity_id",
+                how="full",
+                coalesce=True,
+            )
+            .with_columns(pl.lit(variant).alias("variant"))
+        )
+        frames.append(merged)
+    ev = pl.concat(frames, how="vertical_relaxed").with_columns(
+        pl.col("e_audit").fill_null(0.0),
+        pl.col("e_enf").fill_null(0.0),
+        pl.col("e_alleg").fill_null(0.0),
+        pl.col("pattern_met").fill_null(False),
+        pl.col("grave_met").fill_null(False),
+    )
+    all_issues = pl.concat(issues) if issues else evidence.empty_issues()
+    return ev, ff, hit_flags, all_issues
+
+
+def node_terms(
+    nodes: pl.DataFrame,
+    arrays: GraphArrays,
+    *,
+    audits: pl.DataFrame | None,
+    enforcement_hits: pl.DataFrame | None,
+    params: Params,
+    as_of: date,
+    reference: InherentReference,
+) -> tuple[pl.DataFrame, evidence.FindingFactors | None, pl.DataFrame, pl.DataFrame]:
+    """Per-entity terms in node order: inherent, κ, evidence and local risk of each variant, σ and backfill."""
+    inh = inherent_risk(nodes, params=params, reference=reference)
+    ev, ff, hit_flags, issues = _variant_evidence(audits, enforcement_hits, params=params, as_of=as_of)
+    clean = evidence.clean_audits(audits, params=params, as_of=as_of)
+    last_audit = evidence.latest_audit_dates(audits)
+    t = inh.join(clean, on="entity_id", how="left").join(last_audit, on="entity_id", how="left")
+    t = t.with_columns(
+        clean_kappa=pl.when(pl.col("override").is_null()).then(pl.col("clean_kappa")).otherwise(None),
+    ).with_columns(
+        inherent_adj=pl.col("inherent") * pl.col("clean_kappa").fill_null(1.0),
+        inherent_adj_high=pl.col("inherent_high") * pl.col("clean_kappa").fill_null(1.0),
+    )
+    for variant in evidence.VARIANTS:
+        sub = ev.filter(pl.col("variant") == variant).drop("variant")
+        suffix = "" if variant == "point" else f"_{variant}"
+        sub = sub.rename({c: f"{c}{suffix}" for c in sub.columns if c != "entity_id"})
+        t = t.join(sub, on="entity_id", how="left")
+        e_col = f"evidence{suffix}"
+        t = t.with_columns(
+            pl.col(f"e_audit{suffix}").fill_null(0.0),
+            pl.col(f"e_enf{suffix}").fill_null(0.0),
+            pl.col(f"e_alleg{suffix}").fill_null(0.0),
+        ).with_columns(
+            (
+                1.0
+                - (1.0 - pl.col(f"e_audit{suffix}"))
+                * (1.0 - pl.col(f"e_enf{suffix}"))
+                * (1.0 - pl.col(f"e_alleg{suffix}"))
+            ).alias(e_col)
+        )
+        i_col = "inherent_adj_high" if variant == "high" else "inherent_adj"
+        t = t.with_columns((1.0 - (1.0 - pl.col(i_col)) * (1.0 - pl.col(e_col))).alias(f"local{suffix}"))
+    # node order and the graph-derived terms
+    order = pl.DataFrame({"entity_id": arrays.node_ids}).with_row_index("_i")
+    t = order.join(t, on="entity_id", how="left").sort("_i")
+    active = arrays.propagate_mask[arrays.src] & arrays.propagate_mask[arrays.dst] & arrays.match_ok
+    sigma1 = coverage.mapped_share(len(arrays.node_ids), arrays.dst, arrays.share, active)
+    sigma2 = coverage.tier2_mapped_share(arrays.src, arrays.dst, arrays.share, active, sigma1)
+    pp = params.propagation
+    no_backfill = t.get_column("override").is_not_null().to_numpy() | ~arrays.propagate_mask
+    bf_i = t.get_column("backfill_inherent").fill_null(0.0).to_numpy()
+    bf_i_high = t.get_column("backfill_inherent_high").fill_null(0.0).to_numpy()
+    backfill = np.where(no_backfill, 0.0, (1.0 - sigma1) * pp.c_mrio * pp.delta * bf_i)
+    sigma1_high = coverage.mapped_share(
+        len(arrays.node_ids),
+        arrays.dst,
+        arrays.share,
+        arrays.propagate_mask[arrays.src] & arrays.propagate_mask[arrays.dst] & arrays.match_possible,
+    )
+    backfill_high = np.where(
+        no_backfill,
+        0.0,
+        (1.0 - sigma1_high) * params.interval.high_c_mrio * pp.delta * np.maximum(bf_i_high, bf_i),
+    )
+    t = t.with_columns(
+        pl.Series("sigma1", sigma1),
+        pl.Series("sigma2", sigma2),
+        pl.Series("backfill", backfill),
+        pl.Series("backfill_high", backfill_high),
+    )
+    return t.drop("_i"), ff, hit_flags, issues
+
+
+@dataclass(frozen=True)
+class Propagated:
+    """The three propagation runs of one scoring."""
+
+    point: PropagationResult
+    low: PropagationResult
+    high: PropagationResult
+    inputs: PropagationInput
+
+
+def propagate_variants(arrays: GraphArrays, terms: pl.DataFrame, *, params: Params) -> Propagated:
+    """Run propagation for the point score, ``R_low`` and ``R_high`` (see the module docstring)."""
+    pp = params.propagation
+    n = len(arrays.node_ids)
+
+    def col(name: str) -> NDArray[np.float64]:
+        return np.clip(terms.get_column(name).fill_null(0.0).to_numpy().astype(np.float64), 0.0, 1.0)
+
+    base = PropagationInput(
+        n_nodes=n,
+        src=arrays.src,
+        dst=arrays.dst,
+        group=arrays.group,
+        share=arrays.share,
+        confidence=arrays.confidence,
+        local=col("local"),
+        backfill=col("backfill"),
+        propagate_mask=arrays.propagate_mask,
+        edge_mask=arrays.match_ok,
+    )
+    kw: dict[str, Any] = {
+        "delta": pp.delta,
+        "k": pp.max_depth,
+        "aggregator": pp.aggregator,
+        "prune": pp.prune,
+    }
+    point = propagate(base, **kw)
+    low = propagate(
+        base.replace(
+            local=col("local_low"),
+            backfill=np.zeros(n),
+            edge_mask=arrays.match_ok & (arrays.confidence >= params.interval.low_min_confidence),
+        ),
+        **kw,
+    )
+    high = propagate(
+        base.replace(
+            local=col("local_high"),
+            backfill=col("backfill_high"),
+            confidence=np.ones_like(arrays.confidence),
+            edge_mask=arrays.match_possible,
+        ),
+        **kw,
+    )
+    return Propagated(point=point, low=low, high=high, inputs=base)
+
+
+def score_graph(
+    graph: GraphLike,
+    *,
+    audits: pl.DataFrame | None,
+    enforcement_hits: pl.DataFrame | None,
+    methodology: Methodology,
+    as_of: date,
+    country_index: pl.DataFrame | None = None,
+    reference: InherentReference | None = None,
+    explain_top: int = 5,
+) -> ScoreTables:
+    """Score every entity of ``graph`` (see the module docstring); nothing is read from disk here.
+
+    ``country_index`` (``iso2, C``) replaces the country index (e.g. a GSI-based one or illustrative
+    values); ``reference`` replaces the whole inherent-risk reference (tests, validation).
+    """
+    params = methodology.params
+    ref = reference if reference is not None else load_inherent_reference()
+    if country_index is not None:
+        ref = InherentReference(
+            country_index=country_index.select(pl.col("iso2").cast(pl.String), pl.col("C").cast(pl.Float64)),
+            sector_index=ref.sector_index,
+            tvpra=ref.tvpra,
+            uflpa_priority=ref.uflpa_priority,
+            country_index_kind=ref.country_index_kind if reference is not None else "gsi",
+            versions={**ref.versions, "country_index": "user-supplied"},
+        )
+    nodes = _node_frame(graph.nodes)
+    arrays, graph_issues = graph_arrays(nodes, graph.edges, params=params)
+    terms, ff, hit_flags, ev_issues = node_terms(
+        nodes,
+        arrays,
+        audits=audits,
+        enforcement_hits=enforcement_hits,
+        params=params,
+        as_of=as_of,
+        reference=ref,
+    )
+    runs = propagate_variants(arrays, terms, params=params)
+    flags = detect_flags(nodes, arrays, terms, hit_flags, params=params, as_of=as_of, reference=ref)
+    versions = _versions(methodology, ref, enforcement_hits)
+    scores, explanations = _assemble(
+        nodes,
+        arrays,
+        terms,
+        runs,
+        flags,
+        ff,
+        params=params,
+        methodology=methodology,
+        as_of=as_of,
+        versions=versions,
+        explain_top=explain_top,
+    )
+    issues = pl.concat([graph_issues, ev_issues, _inherent_issues(terms)], how="vertical_relaxed")
+    return ScoreTables(
+        scores=scores, explanations=explanations, issues=issues, terms=terms, flags=flags, versions=versions
+    )
+
+
+def _inherent_issues(terms: pl.DataFrame) -> pl.DataFrame:
+    rows = terms.select("entity_id", "issues").explode("issues").drop_nulls("issues")
+    return pl.DataFrame(
+        {
+            "file": ["entities"] * rows.height,
+            "row": [None] * rows.height,
+            "column": ["country/hs_code"] * rows.height,
+            "value": rows.get_column("entity_id").to_list(),
+            "reason": rows.get_column("issues").to_list(),
+            "severity": ["warning"] * rows.height,
+        },
+        schema=REJECTS_SCHEMA,
+    )
+
+
+def _versions(methodology: Methodology, ref: InherentReference, hits: pl.DataFrame | None) -> dict[str, str]:
+    v = {
+        "methodology": methodology.name,
+        "params": methodology.params_version,
+        "engine": __version__,
+        "country_index": ref.country_index_kind,
+        **{k: str(val) for k, val in ref.versions.items()},
+    }
+    if hits is not None and "list_version" in hits.columns and hits.height:
+        lv = hits.get_column("list_version").drop_nulls()
+        if lv.len():
+            v["enforcement_lists"] = str(lv.cast(pl.String).max())
+    return v
+
+
+# ---------------------------------------------------------------------------------------------------
+# Flags (§3.6). The upstream search is done by risk_engine.scoring.flags when the graph module
+# provides it; this module only decides which nodes carry a flag and applies floors.
+
+FLAGGED_SCHEMA: dict[str, pl.DataType] = {
+    "entity_id": pl.String(),
+    "flag": pl.String(),
+    "possible_match": pl.Boolean(),
+    "match_probability": pl.Float64(),
+    "list_version": pl.String(),
+    "evidence": pl.String(),
+}
+
+FLAG_SCHEMA: dict[str, pl.DataType] = {
+    "entity_id": pl.String(),
+    "flag": pl.String(),
+    "source_entity_id": pl.String(),
+    "distance": pl.Int64(),
+    "severity": pl.String(),
+    "jurisdiction": pl.String(),
+    "path": pl.List(pl.String()),
+    "material": pl.String(),
+    "list_version": pl.String(),
+    "match_probability": pl.Float64(),
+    "evidence": pl.String(),
+}
+
+
+def flagged_nodes(terms: pl.DataFrame, hit_flags: pl.DataFrame) -> pl.DataFrame:
+    """Nodes that carry a flag themselves: enforcement hits and the XUAR override (``FLAGGED_SCHEMA``)."""
+    xuar = terms.filter(pl.col("override") == "XUAR_LOCATED").select(
+        "entity_id",
+        pl.lit("XUAR_LOCATED").alias("flag"),
+        pl.lit(False).alias("possible_match"),
+        pl.lit(1.0).alias("match_probability"),
+        pl.lit("n/a").alias("list_version"),
+        pl.col("override_evidence").alias("evidence"),
+    )
+    return pl.concat([hit_flags.cast(FLAGGED_SCHEMA), xuar.cast(FLAGGED_SCHEMA)])  # type: ignore[arg-type]
+
+
+def detect_flags(
+    nodes: pl.DataFrame,
+    arrays: GraphArrays,
+    terms: pl.DataFrame,
+    hit_flags: pl.DataFrame,
+    *,
+    params: Params,
+    as_of: date,
+    reference: InherentReference,
+) -> pl.DataFrame:
+    """Flags on every node within K hops downstream of a flagged node, with severity (``FLAG_SCHEMA``)."""
+    flagged = flagged_nodes(terms, hit_flags)
+    if flagged.is_empty():
+        return pl.DataFrame(schema=FLAG_SCHEMA)
+    return upstream_flag_search(arrays, flagged, params=params, as_of=as_of, reference=reference)
+
+
+def upstream_flag_search(
+    arrays: GraphArrays,
+    flagged: pl.DataFrame,
+    *,
+    params: Params,
+    as_of: date,
+    reference: InherentReference,
+) -> pl.DataFrame:
+    """Breadth-first search downstream from each flagged node, keeping the most severe path per (node, flag source)."""
+    fp = params.flags
+    k = params.propagation.max_depth
+    e = arrays.edges
+    n_edges = e.height
+    last = e.get_column("last_date").to_list()
+    hs4 = e.get_column("hs4").to_list()
+    source = e.get_column("source").to_list()
+    conf = arrays.confidence
+    recent_cut = as_of.toordinal() - fp.recent_months * 365.25 / 12
+    recent = np.array([d is None or d.toordinal() >= recent_cut for d in last], dtype=bool)
+    material = _edge_materials(hs4, reference)
+    ownership = np.array([s == "ownership" for s in source], dtype=bool)
+    usable = arrays.match_possible & arrays.propagate_mask[arrays.src] & arrays.propagate_mask[arrays.dst]
+    out_edges: dict[int, list[int]] = {}
+    for i in range(n_edges):
+        if usable[i] and arrays.src[i] != arrays.dst[i]:
+            out_edges.setdefault(int(arrays.src[i]), []).append(i)
+    idx = {nid: i for i, nid in enumerate(arrays.node_ids)}
+    ids = arrays.node_ids
+    rows: list[dict[str, object]] = []
+    for rec in flagged.iter_rows(named=True):
+        start = idx.get(rec["entity_id"])
+        if start is None:
+            continue
+        flag = rec["flag"]
+        juris = evidence.JURISDICTION_OF_FLAG.get(flag, "US-UFLPA")
+        possible = bool(rec["possible_match"])
+        best: dict[int, tuple[int, list[int]]] = {
+            start: (
+                _severity_rank(_severity(0, [], conf, recent, material, ownership, possible, flag, fp)),
+                [],
+            )
+        }
+        # One state per node and depth (its most severe, then shortest, path) keeps the search linear.
+        frontier: dict[int, tuple[int, list[int]]] = {start: best[start]}
+        for depth in range(1, k + 1):
+            nxt: dict[int, tuple[int, list[int]]] = {}
+            for node, (_rank, path) in frontier.items():
+                for ei in out_edges.get(node, []):
+                    v = int(arrays.dst[ei])
+                    if v == start or any(int(arrays.dst[p]) == v for p in path):
+                        continue
+                    new_path = [*path, ei]
+                    rank = _severity_rank(
+                        _severity(depth, new_path, conf, recent, material, ownership, possible, flag, fp)
+                    )
+                    if v not in nxt or rank > nxt[v][0]:
+                        nxt[v] = (rank, new_path)
+            for v, (rank, path) in nxt.items():
+                if v not in best or rank > best[v][0]:
+                    best[v] = (rank, path)
+            frontier = nxt
+            if not frontier:
+                break
+        for v, (rank, path) in best.items():
+            sev = _RANK_SEVERITY[rank]
+            node_path = [ids[v]] + [ids[int(arrays.src[p])] for p in reversed(path)]
+            mats = sorted({m for p in path if (m := material[p]) is not None})
+            rows.append(
+                {
+                    "entity_id": ids[v],
+                    "flag": flag,
+                    "source_entity_id": rec["entity_id"],
+                    "distance": len(path),
+                    "severity": sev,
+                    "jurisdiction": juris,
+                    "path": node_path,
+                    "material": ", ".join(mats) if mats else None,
+                    "list_version": rec["list_version"],
+                    "match_probability": rec["match_probability"],
+                    "evidence": rec["evidence"],
+                }
+            )
+    if not rows:
+        return pl.DataFrame(schema=FLAG_SCHEMA)
+    return pl.DataFrame(rows, schema=FLAG_SCHEMA).sort("entity_id", "distance", "flag")
+
+
+_RANK_SEVERITY = {3: "high", 2: "medium", 1: "low"}
+
+
+def _severity_rank(sev: str) -> int:
+    return bands.SEVERITY_RANK[sev]
+
+
+def _severity(
+    distance: int,
+    path: list[int],
+    conf: NDArray[np.float64],
+    recent: NDArray[np.bool_],
+    material: list[str | None],
+    ownership: NDArray[np.bool_],
+    possible: bool,
+    flag: str,
+    fp: Any,
+) -> str:
+    """§3.6 severity of one path from a flagged node (``path`` = edge indices, source end first)."""
+    if possible or flag == "OWNERSHIP_NEXUS" or any(ownership[p] for p in path):
+        return "low"
+    all_strong = all(conf[p] >= fp.min_confidence for p in path)
+    if distance <= fp.high_max_distance and all_strong and all(recent[p] for p in path):
+        return "high"
+    if all_strong and any(material[p] for p in path):
+        return "high"
+    if distance <= fp.medium_max_distance or not all_strong:
+        return "medium"
+    return "low"
+
+
+def _edge_materials(hs4: list[str | None], reference: InherentReference) -> list[str | None]:
+    pri = reference.uflpa_priority.select("hs_prefix", "material").rows()
+    cache: dict[str | None, str | None] = {}
+    out: list[str | None] = []
+    for h in hs4:
+        if h not in cache:
+            hit = None
+            if h:
+                for prefix, mat in pri:
+                    if h.startswith(prefix) or prefix.startswith(h):
+                        hit = mat
+                        break
+            cache[h] = hit
+        out.append(cache[h])
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------
+# Assembly.
+
+
+def _assemble(
+    nodes: pl.DataFrame,
+    arrays: GraphArrays,
+    terms: pl.DataFrame,
+    runs: Propagated,
+    flags: pl.DataFrame,
+    ff: evidence.FindingFactors | None,
+    *,
+    params: Params,
+    methodology: Methodology,
+    as_of: date,
+    versions: Mapping[str, str],
+    explain_top: int,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    r = runs.point.risk
+    r_low = np.minimum(runs.low.risk, r)
+    r_high = np.maximum(runs.high.risk, r)
+    h = runs.point.hazard
+    with np.errstate(divide="ignore", invalid="ignore"):
+        upstream_share = np.where(
+            h > 0, (runs.point.upstream_hazard + runs.point.backfill_hazard) / np.where(h > 0, h, 1.0), 0.0
+        )
+    upstream_share = np.nan_to_num(np.clip(upstream_share, 0.0, 1.0))
+    imputed = coverage.imputed_share(
+        src=arrays.src,
+        dst=arrays.dst,
+        confidence=arrays.confidence,
+        edge_hazard=runs.point.edge_hazard,
+        backfill_hazard=runs.point.backfill_hazard,
+        total_hazard=h,
+        rounds=params.propagation.max_depth,
+        inferred_max_confidence=params.coverage.inferred_max_confidence,
+    )
+    worst = (
+        flags.with_columns(
+            _rank=pl.col("severity").replace_strict(bands.SEVERITY_RANK, return_dtype=pl.Int64)
+        )
+        .group_by("entity_id")
+        .agg(flag_severity=pl.col("severity").sort_by("_rank").last())
+        if flags.height
+        else pl.DataFrame(schema={"entity_id": pl.String, "flag_severity": pl.String})
+    )
+    ident_nodes = nodes.select(
+        "entity_id",
+        *[c for c in ("lei", "duns", "os_id", "tax_id", "address", "region") if c in nodes.columns],
+    )
+    base = (
+        terms.select(
+            "entity_id",
+            "country",
+            "hs4",
+            "sector",
+            "inherent_adj",
+            "evidence",
+            "local",
+            "C_missing",
+            "override",
+            "sigma1",
+            "sigma2",
+            "last_audit_date",
+        )
+        .with_columns(
+            pl.Series("score_unfloored", r),
+            pl.Series("r_low", r_low),
+            pl.Series("r_high", r_high),
+            pl.Series("propagated", upstream_share),
+            pl.Series("imputed_share", imputed),
+        )
+        .join(worst, on="entity_id", how="left")
+        .join(ident_nodes, on="entity_id", how="left")
+    )
+    region_known = (
+        (pl.col("region").is_not_null() & (pl.col("region").cast(pl.String).str.strip_chars() != ""))
+        | pl.col("override").is_not_null()
+        if "region" in base.columns
+        else pl.col("override").is_not_null()
+    )
+    base = base.with_columns(
+        score=bands.floor_expr("score_unfloored", "flag_severity", params=params),
+        dci=coverage.coverage_index(
+            pl.col("sigma1"),
+            pl.col("sigma2"),
+            coverage.audit_recency(pl.col("last_audit_date"), as_of=as_of, params=params),
+            coverage.identifier_strength(base, params=params),
+            (region_known & ~pl.col("C_missing")).cast(pl.Float64),
+            params=params,
+        ),
+    ).with_columns(
+        band=bands.band_expr("score", "flag_severity", params=params),
+        low_coverage=coverage.low_coverage(pl.col("dci"), pl.col("r_low"), pl.col("r_high"), params=params),
+    )
+    payloads = explain.explain_all(
+        base,
+        arrays,
+        terms,
+        runs.point,
+        flags,
+        ff,
+        params=params,
+        as_of=as_of,
+        versions=versions,
+        top=explain_top,
+    )
+    scores = base.join(
+        payloads.select("entity_id", "flags", "top_paths", "top_indicators"), on="entity_id", how="left"
+    )
+    scores = scores.with_columns(
+        inherent=pl.col("inherent_adj"),
+        methodology=pl.lit(methodology.name),
+        params_version=pl.lit(methodology.params_version),
+        reference_version=pl.lit(json.dumps(dict(versions), sort_keys=True)),
+    ).select([pl.col(c).cast(t) for c, t in SCORES_COLUMNS.items()])
+    return scores, payloads.select("entity_id", "explanation")
