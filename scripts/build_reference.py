@@ -271,9 +271,13 @@ TableBuilder = Callable[[], pl.DataFrame]
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", type=Path, default=Path("/work/shared/data"))
+    parser.add_argument(
+        "--out", type=Path, default=OUT, help="output directory (default: the package data dir)"
+    )
     args = parser.parse_args(argv)
     data: Path = args.source
-    OUT.mkdir(parents=True, exist_ok=True)
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
 
     countries = build_countries(data)
     aliases = build_country_aliases(data, countries)
@@ -285,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     iso3_map = pl.concat([countries.select("iso3", "iso2"), iso3_extra]).unique("iso3").sort("iso3")
 
     cc_source = "GitHub datasets/country-codes data/country-codes.csv @ caa72d1e (UN M49, UNTERM, CLDR)"
-    tables: list[tuple[str, pl.DataFrame, dict[str, str]]] = [
+    tables: list[tuple[str, pl.DataFrame, dict[str, Any]]] = [
         (
             "countries",
             countries,
@@ -362,11 +366,11 @@ def main(argv: list[str] | None = None) -> int:
             },
         ),
     ]
-    tables.extend(build_more_tables(data, countries))
+    tables.extend(build_more_tables(data, countries, iso3_map))
 
     entries: dict[str, dict[str, Any]] = {}
     for name, frame, meta in tables:
-        path = OUT / f"{name}.parquet"
+        path = out / f"{name}.parquet"
         write_parquet(frame, path)
         entries[name] = {
             "file": path.name,
@@ -375,21 +379,270 @@ def main(argv: list[str] | None = None) -> int:
             "columns": frame.columns,
             "sha256": sha256(path),
         }
-    stale = {p.name for p in OUT.glob("*.parquet")} - {e["file"] for e in entries.values()}
+    stale = {p.name for p in out.glob("*.parquet")} - {e["file"] for e in entries.values()}
     for name in sorted(stale):
-        (OUT / name).unlink()
+        (out / name).unlink()
     manifest = {"pack_version": PACK_VERSION, "tables": entries}
-    (OUT / "manifest.json").write_text(
+    (out / "manifest.json").write_text(
         json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
     )
-    total = sum((OUT / e["file"]).stat().st_size for e in entries.values())
-    print(f"wrote {len(entries)} tables, {total / 1024:.0f} KiB, to {OUT}")
+    total = sum((out / e["file"]).stat().st_size for e in entries.values())
+    print(f"wrote {len(entries)} tables, {total / 1024:.0f} KiB, to {out}")
     return 0
 
 
-def build_more_tables(data: Path, countries: pl.DataFrame) -> list[tuple[str, pl.DataFrame, dict[str, str]]]:
-    """TVPRA, DOL, WGI and hand-built crosswalks (filled in below)."""
-    return []
+TVPRA_EDITIONS = {"2016": "2016", "2017": "2018", "2018": "2018", "2019": "2020", "2021": "2022"}
+YES_NO = {"Yes": True, "No": False}
+
+
+def nfc(column: str) -> pl.Expr:
+    return pl.col(column).str.normalize("NFC").str.strip_chars()
+
+
+def to_iso2_column(frame: pl.DataFrame, iso3_col: str, iso3_map: dict[str, str]) -> pl.Expr:
+    return pl.col(iso3_col).replace_strict(iso3_map, default=None, return_dtype=pl.String)
+
+
+def build_tvpra(data: Path, iso3_map: dict[str, str]) -> pl.DataFrame:
+    raw = read_csv(data / "tvpra_goods" / "tvpra_goods_all_app_editions.csv")
+    frame = raw.select(
+        pl.col("app_file_year").replace_strict(TVPRA_EDITIONS).alias("edition"),
+        pl.col("app_file_year"),
+        nfc("country").alias("country"),
+        pl.col("iso3").replace_strict(iso3_map, default=None, return_dtype=pl.String).alias("iso2"),
+        nfc("good").alias("good"),
+        pl.col("sector"),
+        pl.col("region"),
+        pl.col("child_labor").replace_strict(YES_NO).alias("child_labor"),
+        pl.col("forced_labor").replace_strict(YES_NO).alias("forced_labor"),
+        pl.col("forced_child_labor").replace_strict(YES_NO).alias("forced_child_labor"),
+        pl.col("produced_with_inputs").replace_strict(YES_NO, default=None).alias("produced_with_inputs"),
+        pl.when(pl.col("input_source_country").is_in(["", "No"]))
+        .then(None)
+        .otherwise(pl.col("input_source_country"))
+        .alias("input_source_country"),
+    )
+    # Input-source countries are spelled as in the country column, whose iso3 the file gives.
+    name_to_iso2 = dict(zip(frame["country"].to_list(), frame["iso2"].to_list(), strict=True))
+    frame = frame.with_columns(
+        nfc("input_source_country")
+        .replace_strict(name_to_iso2, default=None, return_dtype=pl.String)
+        .alias("input_source_iso2")
+    )
+    bad = frame.filter(
+        pl.col("iso2").is_null()
+        | (pl.col("input_source_country").is_not_null() & pl.col("input_source_iso2").is_null())
+    )
+    if bad.height:
+        raise SystemExit(f"TVPRA rows without ISO code: {bad}")
+    return frame.sort("edition", "app_file_year", "iso2", "good")
+
+
+def build_dol(data: Path, iso3_map: dict[str, str]) -> pl.DataFrame:
+    raw = read_csv(data / "dol_country_findings" / "dol_findings_2022_country_indicators.csv")
+    frame = raw.with_columns(
+        nfc("country").alias("country"),
+        pl.col("iso3").replace_strict(iso3_map, default=None, return_dtype=pl.String).alias("iso2"),
+        pl.col("n_goods_listed").cast(pl.Int64),
+    )
+    if frame["iso2"].null_count():
+        raise SystemExit("DOL rows without ISO code")
+    first = ["iso2", "country", "region", "advancement_level"]
+    return frame.select(first + [c for c in frame.columns if c not in first and c != "iso3"]).sort("iso2")
+
+
+WGI_INDICATORS = [
+    "ControlofCorruption",
+    "GovernmentEffectiveness",
+    "PoliticalStability",
+    "RegulatoryQuality",
+    "RuleofLaw",
+    "VoiceandAccountability",
+]
+
+
+def build_wgi(data: Path, iso3_map: dict[str, str]) -> pl.DataFrame:
+    raw = read_csv(data / "wgi" / "wgi_2019_wide.csv")
+    numeric = [f"{i}_{kind}" for i in WGI_INDICATORS for kind in ("est", "pctrank")]
+    frame = raw.select(
+        pl.col("iso3").replace_strict(iso3_map, default=None, return_dtype=pl.String).alias("iso2"),
+        pl.col("iso3").alias("wb_code"),
+        nfc("country").alias("country"),
+        pl.lit(2019, pl.Int16).alias("year"),
+        *[
+            pl.when(pl.col(c).is_in(["NA", "#N/A", ""]))
+            .then(None)
+            .otherwise(pl.col(c))
+            .cast(pl.Float64)
+            .alias(c)
+            for c in numeric
+        ],
+    )
+    # Netherlands Antilles (former) has no successor code: it stays out of the pack.
+    return frame.filter(pl.col("iso2").is_not_null()).sort("iso2")
+
+
+def build_wgi_history(data: Path, iso3_map: dict[str, str]) -> pl.DataFrame:
+    raw = read_csv(data / "wgi" / "wgi_2020_release_1996_2019_long.csv")
+    na = ["NA", "#N/A", ""]
+    frame = raw.select(
+        pl.col("iso3").replace_strict(iso3_map, default=None, return_dtype=pl.String).alias("iso2"),
+        pl.col("year").cast(pl.Int16),
+        pl.col("indicator").cast(pl.Categorical).cast(pl.String),
+        pl.when(pl.col("estimate").is_in(na))
+        .then(None)
+        .otherwise(pl.col("estimate"))
+        .cast(pl.Float64)
+        .round(4)
+        .alias("estimate"),
+        pl.when(pl.col("percentile_rank").is_in(na))
+        .then(None)
+        .otherwise(pl.col("percentile_rank"))
+        .cast(pl.Float64)
+        .round(2)
+        .alias("percentile_rank"),
+    )
+    return frame.filter(pl.col("iso2").is_not_null()).sort("iso2", "indicator", "year")
+
+
+def build_goods_hs(tvpra: pl.DataFrame) -> pl.DataFrame:
+    from risk_engine.reference.hs import clean_hs
+
+    frame = read_csv(SRC / "goods_hs.csv").with_columns(nfc("good").alias("good"))
+    cleaned = frame["hs_code"].map_elements(clean_hs, return_dtype=pl.String)
+    if (cleaned != frame["hs_code"]).any() or cleaned.null_count():
+        raise SystemExit("goods_hs.csv has HS codes that are not clean 2/4/6-digit codes")
+    frame = frame.with_columns(pl.col("hs_code").str.len_chars().cast(pl.Int8).alias("hs_level"))
+    unmapped = set(tvpra["good"].unique()) - set(frame["good"].unique())
+    if unmapped:
+        raise SystemExit(f"TVPRA goods without HS mapping: {sorted(unmapped)}")
+    return frame.select("good", "hs_code", "hs_level", "link", "note").sort("good", "hs_code")
+
+
+def build_sector_index() -> pl.DataFrame:
+    frame = read_csv(SRC / "sector_index.csv")
+    return frame.with_columns(
+        pl.col("s_p").cast(pl.Float64), pl.col("hs_code").str.len_chars().cast(pl.Int8).alias("hs_level")
+    ).sort("hs_code")
+
+
+def build_uflpa() -> pl.DataFrame:
+    frame = read_csv(SRC / "uflpa_priority_hs.csv")
+    return frame.with_columns(
+        pl.col("designated").cast(pl.Int16), pl.col("hs_code").str.len_chars().cast(pl.Int8).alias("hs_level")
+    )
+
+
+def build_more_tables(
+    data: Path, countries: pl.DataFrame, iso3_frame: pl.DataFrame
+) -> list[tuple[str, pl.DataFrame, dict[str, Any]]]:
+    from risk_engine.reference.country_index import CountryIndexParams, compute_country_index
+
+    iso3_map = dict(zip(iso3_frame["iso3"].to_list(), iso3_frame["iso2"].to_list(), strict=True))
+    tvpra = build_tvpra(data, iso3_map)
+    dol = build_dol(data, iso3_map)
+    wgi = build_wgi(data, iso3_map)
+    params = CountryIndexParams()
+    index = compute_country_index(countries, wgi, dol, tvpra, params=params)
+    ilab = "GitHub USDepartmentofLabor/Child-Labor-Android app/src/main/assets"
+    wgi_history_attr = (
+        "Worldwide Governance Indicators, 2020 update, World Bank (Kaufmann & Kraay), www.govindicators.org;"
+        " licensed CC BY 4.0; reshaped, re-keyed to ISO alpha-2, estimates rounded to 4 dp and ranks to 2 dp"
+    )
+    wgi_attr = (
+        "Worldwide Governance Indicators, 2020 update, World Bank (Kaufmann & Kraay), www.govindicators.org;"
+        " licensed CC BY 4.0; values unchanged, reshaped and re-keyed to ISO alpha-2"
+    )
+    return [
+        (
+            "tvpra",
+            tvpra,
+            {
+                "source": f"{ilab}/goods_<year>.xml @ b8891386, flattened (shared/data tvpra_goods_all_app_editions.csv);"
+                " app files 2016/2017/2018/2019/2021 = list editions 2016/2018/2018/2020/2022",
+                "edition": "2016-2022 (latest: 2022 list, published Sept 2022)",
+                "licence": LICENCES["us_pd"],
+                "attribution": "US Department of Labor, Bureau of International Labor Affairs (ILAB)",
+            },
+        ),
+        (
+            "dol_findings",
+            dol,
+            {
+                "source": f"{ilab}/countries_2021.xml @ b8891386, flattened (shared/data"
+                " dol_findings_2022_country_indicators.csv)",
+                "edition": "Findings on the Worst Forms of Child Labor, reporting year 2022 (published Sept 2023)",
+                "licence": LICENCES["us_pd"],
+                "attribution": "US Department of Labor, Bureau of International Labor Affairs (ILAB)",
+            },
+        ),
+        (
+            "wgi",
+            wgi,
+            {
+                "source": "Global-Development-and-Politics-of-Data/Chapter12_Governance @ 00f71366 (from the"
+                " official wgidataset.xlsx), year 2019 pivot; WB legacy codes remapped",
+                "edition": "WGI 2020 release, data year 2019",
+                "licence": LICENCES["cc_by"],
+                "attribution": wgi_attr,
+            },
+        ),
+        (
+            "wgi_history",
+            build_wgi_history(data, iso3_map),
+            {
+                "source": "as wgi: long table 1996-2019, estimate (4 dp) and percentile rank (2 dp) only",
+                "edition": "WGI 2020 release, data years 1996-2019",
+                "licence": LICENCES["cc_by"],
+                "attribution": wgi_history_attr,
+            },
+        ),
+        (
+            "goods_hs",
+            build_goods_hs(tvpra),
+            {
+                "source": "hand-built for this project: risk_engine/reference/data_src/goods_hs.csv (every TVPRA"
+                " good of editions 2016-2022 -> HS 2022 chapter/heading/subheading; link = direct | derived)",
+                "edition": "HS 2022 / TVPRA 2016-2022",
+                "licence": LICENCES["project"],
+                "attribution": "",
+            },
+        ),
+        (
+            "sector_index",
+            build_sector_index(),
+            {
+                "source": "hand-built for this project from docs/METHODOLOGY.md §3.2 sector tiers:"
+                " risk_engine/reference/data_src/sector_index.csv (longest HS prefix wins)",
+                "edition": "fl-v1",
+                "licence": LICENCES["project"],
+                "attribution": "",
+            },
+        ),
+        (
+            "uflpa_priority_hs",
+            build_uflpa(),
+            {
+                "source": "hand-built for this project from the UFLPA Strategy high-priority sectors (DHS FLETF,"
+                " 2022; updates 2023 and 2024): risk_engine/reference/data_src/uflpa_priority_hs.csv",
+                "edition": "UFLPA Strategy 2024 update",
+                "licence": LICENCES["project"],
+                "attribution": "sector list: US Forced Labor Enforcement Task Force (public domain)",
+            },
+        ),
+        (
+            "country_index",
+            index,
+            {
+                "source": "computed by risk_engine.reference.country_index.compute_country_index from the wgi,"
+                " dol_findings and tvpra tables of this pack",
+                "edition": params.version,
+                "licence": LICENCES["cc_by"] + " (derived from WGI) + public domain (DOL)",
+                "attribution": wgi_attr,
+                "parameters": params.as_dict(),
+            },
+        ),
+    ]
 
 
 if __name__ == "__main__":

@@ -5,7 +5,21 @@ from __future__ import annotations
 import re
 from functools import cache
 
-__all__ = ["clean_hs", "hs2", "hs4", "hs_description", "hs_level", "is_known_hs"]
+import polars as pl
+
+__all__ = [
+    "clean_hs",
+    "expand_prefixes",
+    "hs2",
+    "hs4",
+    "hs_description",
+    "hs_level",
+    "is_known_hs",
+    "sector_of",
+    "sector_of_codes",
+    "tvpra_goods_of_codes",
+    "uflpa_sectors_of_codes",
+]
 
 # HS chapters 01-97; 77 is reserved for future use. 98/99 are national special chapters (kept: they appear in
 # declarations and must not be rejected as garbage, but carry no sector meaning).
@@ -82,3 +96,85 @@ def is_known_hs(code: str) -> bool:
 def hs_description(code: str) -> str | None:
     """HS 2022 description of a cleaned code (Comtrade short text), None when unknown."""
     return _descriptions().get(code)
+
+
+def expand_prefixes(codes: pl.Series) -> pl.DataFrame:
+    """One row per (code, prefix) for each cleaned code and each of its 2/4/6-digit prefixes."""
+    frame = pl.DataFrame({"hs_code": codes.cast(pl.String)}).drop_nulls().unique()
+    parts = [
+        frame.filter(pl.col("hs_code").str.len_chars() >= n).with_columns(
+            pl.col("hs_code").str.slice(0, n).alias("prefix"), pl.lit(n, pl.Int8).alias("prefix_level")
+        )
+        for n in (2, 4, 6)
+    ]
+    return pl.concat(parts).sort("hs_code", "prefix_level")
+
+
+def sector_of_codes(codes: pl.Series) -> pl.DataFrame:
+    """Sector label and ``S_p`` per cleaned HS code (longest matching prefix of the sector index).
+
+    Returns hs_code, sector, s_p, matched_prefix; codes without any match (chapters 98/99) get nulls.
+    """
+    from risk_engine.reference.loaders import load_sector_index
+
+    index = load_sector_index().select(pl.col("hs_code").alias("prefix"), "sector", "s_p")
+    matched = (
+        expand_prefixes(codes)
+        .join(index, on="prefix", how="inner")
+        .sort("hs_code", "prefix_level", descending=[False, True])
+        .group_by("hs_code", maintain_order=True)
+        .first()
+        .select("hs_code", "sector", "s_p", pl.col("prefix").alias("matched_prefix"))
+    )
+    base = pl.DataFrame({"hs_code": codes.cast(pl.String)}).drop_nulls().unique().sort("hs_code")
+    return base.join(matched, on="hs_code", how="left")
+
+
+def sector_of(code: str | None) -> tuple[str, float] | None:
+    """(sector label, S_p) for one cleaned HS code; None when no prefix matches."""
+    if code is None:
+        return None
+    row = sector_of_codes(pl.Series([code])).row(0, named=True)
+    if row["sector"] is None:
+        return None
+    return row["sector"], float(row["s_p"])
+
+
+def uflpa_sectors_of_codes(codes: pl.Series) -> pl.DataFrame:
+    """UFLPA high-priority matches: hs_code, sector, material, matched_prefix (one row per match).
+
+    A code matches when it lies inside a listed code (610910 inside 61). A declared code broader than the
+    listed one (85 vs 854143) is not a match: it may or may not contain the priority good.
+    """
+    from risk_engine.reference.loaders import load_uflpa_priority_hs
+
+    table = load_uflpa_priority_hs().select(pl.col("hs_code").alias("prefix"), "sector", "material")
+    return (
+        expand_prefixes(codes)
+        .join(table, on="prefix", how="inner")
+        .select("hs_code", "sector", "material", pl.col("prefix").alias("matched_prefix"))
+        .unique()
+        .sort("hs_code", "sector", "matched_prefix")
+    )
+
+
+def tvpra_goods_of_codes(codes: pl.Series, *, links: tuple[str, ...] = ("direct",)) -> pl.DataFrame:
+    """TVPRA goods whose crosswalk code contains each HS code: hs_code, good, link, matched_prefix.
+
+    ``links`` selects crosswalk rows: "direct" (the good itself) and/or "derived" (products commonly made from
+    it, e.g. cotton -> cotton yarn). Join the result with ``load_tvpra()`` on good (and iso2) for listings.
+    """
+    from risk_engine.reference.loaders import load_goods_hs
+
+    crosswalk = (
+        load_goods_hs()
+        .filter(pl.col("link").is_in(list(links)))
+        .select(pl.col("hs_code").alias("prefix"), "good", "link")
+    )
+    return (
+        expand_prefixes(codes)
+        .join(crosswalk, on="prefix", how="inner")
+        .select("hs_code", "good", "link", pl.col("prefix").alias("matched_prefix"))
+        .unique()
+        .sort("hs_code", "good", "matched_prefix")
+    )

@@ -164,7 +164,11 @@ def _clause_code(clause: str, scheme: str | None) -> tuple[str | None, str | Non
     head = parts[0]
     nxt = parts[1] if len(parts) > 1 else ""
     # "PA 11", "A.1", "10.A": the code was split by a separator
-    if (head == "PA" and nxt.isdigit()) or (re.fullmatch(r"[A-E]", head) and re.fullmatch(r"\d{1,2}", nxt)) or (head.isdigit() and re.fullmatch(r"[A-C]\d?", nxt)):
+    if (
+        (head == "PA" and nxt.isdigit())
+        or (re.fullmatch(r"[A-E]", head) and re.fullmatch(r"\d{1,2}", nxt))
+        or (head.isdigit() and re.fullmatch(r"[A-C]\d?", nxt))
+    ):
         head += nxt
     if scheme is None:
         scheme = _infer_scheme(head)
