@@ -307,7 +307,7 @@ ENTITY_SCHEMA: dict[str, pl.DataType] = {
     "sources": pl.List(pl.String()),
     "n_records": pl.UInt32(),
 }
-_SOURCE_RANK = {"suppliers": 0, "audits": 1, "trade_shipper": 2, "trade_consignee": 3}
+_SOURCE_RANK = {"suppliers": 0, "audits": 1, "trade_shipper": 2, "trade_consignee": 3, "buyers": 4}
 
 
 @dataclass
@@ -332,9 +332,31 @@ class Resolved:
         return cls(frames["mentions"], frames["entities"], frames["enforcement_hits"])
 
 
+DEFAULT_BUYER = "Your organisation"
+
+
+def buyer_names(suppliers: pl.DataFrame) -> pl.Series:
+    """The buyer of every supplier row: its ``buyer`` cell, else the one default buyer of the list."""
+    if "buyer" in suppliers.columns:
+        return suppliers["buyer"].fill_null(DEFAULT_BUYER).alias("buyer")
+    return pl.Series("buyer", [DEFAULT_BUYER] * suppliers.height, dtype=pl.String)
+
+
+def buyer_mentions(suppliers: pl.DataFrame) -> pl.DataFrame:
+    """One mention per distinct buyer of the supplier lists (country unknown)."""
+    names = buyer_names(suppliers).unique().sort()
+    return pl.DataFrame(
+        {"source": "buyers", "record_id": "buyer:" + names, "name": names},
+        schema_overrides={"source": pl.String},
+    ).select(
+        pl.col(c) if c in ("source", "record_id", "name") else pl.lit(None, dtype=t).alias(c)
+        for c, t in MENTION_SCHEMA.items()
+    )
+
+
 def all_mentions(inputs: ScreenInputs) -> pl.DataFrame:
     """Every mention of an organisation in the inputs, except enforcement lists."""
-    parts = [supplier_mentions(inputs.suppliers)]
+    parts = [supplier_mentions(inputs.suppliers), buyer_mentions(inputs.suppliers)]
     if inputs.trade is not None and inputs.trade.height:
         parts.append(trade_party_mentions(inputs.trade))
     if inputs.audits is not None and inputs.audits.height:
@@ -356,14 +378,31 @@ def resolve_exact(mentions: pl.DataFrame) -> pl.DataFrame:
 
     Returns the mentions with ``entity_id``, ``probability`` 1.0, ``decision`` match, ``method``.
     """
-    keyed = mentions.with_columns(
-        (name_keys(mentions["name"]) + "|" + mentions["country"].fill_null("??")).alias("_key")
-    )
+    keyed = mentions.with_columns(name_keys(mentions["name"]).alias("_name_key"))
     keyed = keyed.with_columns(
-        pl.when(pl.col("_key").str.starts_with("|"))
+        pl.when(pl.col("_name_key") == "")
         .then(pl.col("source") + ":" + pl.col("record_id"))  # an empty key never merges
-        .otherwise(pl.col("_key"))
+        .otherwise(pl.col("_name_key") + "|" + pl.col("country").fill_null("??"))
         .alias("_key")
+    )
+    # A buyer named in a supplier list has no country: it is the consignee (or other party) with the
+    # same name key when exactly one such entity exists, else an entity of its own.
+    others = keyed.filter(pl.col("source") != "buyers")
+    unique_keys = (
+        others.group_by("_name_key")
+        .agg(pl.col("_key").unique().alias("_keys"))
+        .filter(pl.col("_keys").list.len() == 1)
+        .select("_name_key", pl.col("_keys").list.first().alias("_party_key"))
+    )
+    keyed = (
+        keyed.join(unique_keys, on="_name_key", how="left")
+        .with_columns(
+            pl.when(pl.col("source") == "buyers")
+            .then(pl.coalesce("_party_key", pl.lit("buyer|") + pl.col("_name_key")))
+            .otherwise(pl.col("_key"))
+            .alias("_key")
+        )
+        .drop("_party_key", "_name_key")
     )
     return keyed.with_columns(
         _entity_id_from_key(keyed["_key"]).alias("entity_id"),
@@ -531,11 +570,18 @@ def audits_with_entities(audits: pl.DataFrame, mentions: pl.DataFrame) -> pl.Dat
 
 
 def suppliers_with_entities(suppliers: pl.DataFrame, mentions: pl.DataFrame) -> pl.DataFrame:
-    """Supplier rows with the ``entity_id`` they resolved to."""
+    """Supplier rows with the ``entity_id`` they resolved to and their buyer's ``buyer_entity_id``."""
     m = mentions.filter(pl.col("source") == "suppliers").select(
         pl.col("record_id").alias("id"), "entity_id", pl.col("probability").alias("match_probability")
     )
-    return suppliers.with_columns(pl.col("id").cast(pl.String)).join(m, on="id", how="left")
+    b = mentions.filter(pl.col("source") == "buyers").select(
+        pl.col("name").alias("buyer"), pl.col("entity_id").alias("buyer_entity_id")
+    )
+    return (
+        suppliers.with_columns(pl.col("id").cast(pl.String), buyer_names(suppliers))
+        .join(m, on="id", how="left")
+        .join(b, on="buyer", how="left")
+    )
 
 
 # --- versions and notes -------------------------------------------------------------------------------
@@ -886,11 +932,9 @@ def assemble_tables(
         .join(per_entity, on="entity_id", how="left")
     )
     nodes = graph_frames["nodes"]
-    buyers = (
-        nodes.filter(pl.col("node_type") == "buyer")["entity_id"]
-        if "node_type" in nodes.columns
-        else pl.Series([], dtype=pl.String)
-    )
+    buyers = resolved.mentions.filter(pl.col("source") == "buyers")["entity_id"]
+    if "node_type" in nodes.columns:
+        buyers = pl.concat([buyers, nodes.filter(pl.col("node_type") == "buyer")["entity_id"]])
     upstream = (
         resolved.entities.filter(
             ~pl.col("entity_id").is_in(suppliers["entity_id"].implode())

@@ -261,12 +261,11 @@ class DiskStageStore:
         return self.run.load_stage(stage)
 
     def save(self, stage: str, frames: Mapping[str, pl.DataFrame], meta: Mapping[str, Any]) -> None:
-        """Checkpoint a stage (then, for the kill-and-resume test, maybe stop here)."""
+        """Checkpoint a stage."""
         self.run.save_stage(stage, frames, meta)
-        stop_after = os.environ.get("RISK_ENGINE_TEST_STOP_AFTER_STAGE")
-        if stop_after == stage:
-            # Test hook: simulate a crash right after a checkpoint (tests also kill real processes).
-            os._exit(75)
+        if os.environ.get("RISK_ENGINE_TEST_PAUSE_AFTER_STAGE") == stage:
+            # Test hook: hold the run here so a test can kill the process between two stages.
+            time.sleep(float(os.environ.get("RISK_ENGINE_TEST_PAUSE_SECONDS", "60")))
 
 
 def run_screen(
@@ -425,6 +424,8 @@ def write_outputs(result: ScreenResult, out: Path, *, progress: ConsoleProgress)
     for name, write in writers:
         write(out / name)
         progress.advance()
+        if name == "matches.parquet" and os.environ.get("RISK_ENGINE_TEST_PAUSE_AFTER_STAGE") == "write":
+            time.sleep(float(os.environ.get("RISK_ENGINE_TEST_PAUSE_SECONDS", "60")))
 
 
 def _print_summary(manifest: Mapping[str, Any], out: Path, *, stream: TextIO | None, reused: bool) -> None:

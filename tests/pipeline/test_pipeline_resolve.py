@@ -67,8 +67,30 @@ def test_spellings_of_one_company_resolve_to_one_entity() -> None:
     assert trade["shipper_entity_id"][1] == ids["S1"]
     audits = audits_with_entities(inputs.audits, resolved.mentions)
     assert audits["entity_id"].to_list() == [ids["S3"]]
-    # Acme, Dhaka Knit, Xinjiang Cotton
-    assert resolved.entities.height == 3
+    # Acme, Dhaka Knit, Xinjiang Cotton, and the list's buyer
+    assert resolved.entities.height == 4
+    assert sup["buyer_entity_id"].n_unique() == 1
+    assert sup["buyer_entity_id"][0] not in ids.values()
+
+
+def test_named_buyer_is_the_consignee_of_the_same_name() -> None:
+    inputs = _inputs()
+    inputs.suppliers = inputs.suppliers.with_columns(pl.lit("Acme Retail").alias("buyer"))
+    inputs.trade = pl.concat(
+        [
+            inputs.trade,
+            inputs.trade.head(1).with_columns(
+                pl.lit("Dhaka Knit Ltd").alias("shipper_name"),
+                pl.lit("BD").alias("shipper_country"),
+                pl.lit("ACME RETAIL INC.").alias("consignee_name"),
+                pl.lit("US").alias("consignee_country"),
+            ),
+        ]
+    )
+    resolved = resolve_entities(inputs)
+    sup = suppliers_with_entities(inputs.suppliers, resolved.mentions)
+    trade = trade_with_entities(inputs.trade, resolved.mentions)
+    assert sup["buyer_entity_id"][0] == trade["consignee_entity_id"][-1]
 
 
 def test_enforcement_entry_links_to_the_trade_party_it_names() -> None:
