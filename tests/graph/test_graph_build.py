@@ -264,7 +264,7 @@ def test_worked_example_reproduces_methodology_numbers() -> None:
 
 
 def test_r_low_and_r_high_variants_bracket_the_score() -> None:
-    g, local, backfill = worked_example()
+    g, local, _ = worked_example()
     loc = g.node_values(pl.DataFrame({"entity_id": list(local), "v": list(local.values())}))
     mid = propagate(g.propagation_input(loc)).risk
     low = propagate(g.propagation_input(loc, edge_mask=pl.col("confidence") >= 0.8)).risk
