@@ -89,3 +89,17 @@ def test_contracts_cover_the_four_kinds_with_required_columns() -> None:
     assert set(contract("trade").required) >= {"date", "shipper_name", "consignee_name"}
     assert list(REJECTS_SCHEMA) == ["file", "row", "column", "value", "reason", "severity"]
     assert REJECTS_SCHEMA["row"] == pl.Int64()
+
+
+def test_inputs_doc_lists_every_column_and_alias() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "INPUTS.md").read_text(encoding="utf-8")
+    missing = [
+        f"{kind}.{text}"
+        for kind in KINDS
+        for col in contract(kind).columns
+        for text in (col.name, *col.aliases)
+        if f"`{text}`" not in doc
+    ]
+    assert missing == []
