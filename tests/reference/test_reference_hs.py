@@ -50,3 +50,40 @@ def test_nomenclature_lookups() -> None:
     description = hs_description("2804")
     assert description is not None
     assert "silicon" in description.lower() or "hydrogen" in description.lower()
+
+
+def test_sector_lookup_uses_the_longest_prefix() -> None:
+    import polars as pl
+
+    from risk_engine.reference.hs import sector_of, sector_of_codes
+
+    assert sector_of("610910") == ("yarn, fabric and garments", 0.8)
+    assert sector_of("520100") == ("cotton growing and ginning", 1.0)
+    assert sector_of("854143") == ("polysilicon and solar wafers", 0.8)
+    assert sector_of("8517") == ("electronics assembly and components", 0.6)
+    assert sector_of("99") is None
+    out = sector_of_codes(pl.Series(["030617", None, "030617", "7601"]))
+    assert out["hs_code"].to_list() == ["030617", "7601"]
+    assert out["s_p"].to_list() == [1.0, 0.8]
+
+
+def test_uflpa_and_tvpra_prefix_matches() -> None:
+    import polars as pl
+
+    from risk_engine.reference.hs import tvpra_goods_of_codes, uflpa_sectors_of_codes
+
+    uflpa = uflpa_sectors_of_codes(pl.Series(["610910", "85", "854143", "0702", "281511"]))
+    assert set(uflpa.select("hs_code", "sector").iter_rows()) == {
+        ("610910", "apparel"),
+        ("854143", "silica-based products"),
+        ("0702", "tomatoes"),
+        ("281511", "caustic soda"),
+    }
+    goods = tvpra_goods_of_codes(pl.Series(["5201", "520512"]))
+    assert set(goods.select("hs_code", "good").iter_rows()) == {
+        ("5201", "Cotton"),
+        ("520512", "Textiles"),
+        ("520512", "Thread/Yarn"),
+    }
+    derived = tvpra_goods_of_codes(pl.Series(["520512"]), links=("derived",))
+    assert derived["good"].to_list() == ["Cotton"]
