@@ -734,9 +734,14 @@ def screen(
     out, _ = _run_stage("assemble", assemble, store=store, progress=progress, timings=timings)
 
     rejects = pl.concat(
-        [inputs.rejects if inputs.rejects is not None else empty_rejects(), score_frames["issues"]],
+        [
+            inputs.rejects if inputs.rejects is not None else empty_rejects(),
+            graph_frames["issues"],
+            score_frames["issues"],
+        ],
         how="vertical_relaxed",
     ).cast(REJECTS_SCHEMA)  # type: ignore[arg-type]
+    rejects = rejects.sort(list(REJECTS_SCHEMA), nulls_last=True)
     result = ScreenResult(
         scores=out["scores"],
         entities=out["entities"],
@@ -822,22 +827,94 @@ def build_supply_graph(
 ) -> dict[str, pl.DataFrame]:
     """Stage 2: edges from trade (aggregated per shipper, consignee, HS4) and declared sub-suppliers."""
     build: Any = importlib.import_module("risk_engine.graph.build")
-
+    issues: list[pl.DataFrame] = []
     suppliers = suppliers_with_entities(inputs.suppliers, resolved.mentions)
     edge_parts = []
+    trade = None
     if inputs.trade is not None and inputs.trade.height:
         trade = trade_with_entities(inputs.trade, resolved.mentions)
         if engine == "spark":
             from risk_engine.distributed.spark import spark_aggregate_trade
 
-            edge_parts.append(spark_aggregate_trade(trade, as_of=as_of))
+            edge_parts.append(spark_aggregate_trade(trade, as_of=as_of, issues=issues))
         else:
-            edge_parts.append(build.aggregate_trade(trade, as_of=as_of))
-    edge_parts.append(build.declared_edges(suppliers))
+            edge_parts.append(build.aggregate_trade(trade, as_of=as_of, issues=issues))
+    edge_parts.append(build.declared_edges(suppliers, issues=issues))
     edges = pl.concat(edge_parts, how="diagonal_relaxed")
-    graph = build.SupplyGraph.from_frames(entities=resolved.entities, edges=edges, suppliers=suppliers)
-    tiers = build.buyer_tiers(graph, suppliers)
-    return {"nodes": graph.nodes, "edges": _sorted(graph.edges), "tiers": tiers}
+    nodes = graph_nodes(resolved, suppliers, trade)
+    graph = build.SupplyGraph(nodes, edges)
+    issues.append(graph.issues)
+    frames = {
+        "nodes": graph.nodes,
+        "edges": _sorted(graph.edges.select([c for c in build.EDGE_SCHEMA if c in graph.edges.columns])),
+        "issues": pl.concat(
+            [empty_rejects(), *(i.cast(REJECTS_SCHEMA) for i in issues)],  # type: ignore[arg-type]
+            how="vertical_relaxed",
+        ),
+    }
+    tiers = buyer_tiers(graph, suppliers)
+    if tiers is not None:
+        frames["tiers"] = tiers
+    return frames
+
+
+def graph_nodes(resolved: Resolved, suppliers: pl.DataFrame, trade: pl.DataFrame | None) -> pl.DataFrame:
+    """Graph nodes: every entity with its products (HS4 it is listed with or ships) and its type."""
+    products = [
+        suppliers.select(
+            "entity_id",
+            pl.col("hs_codes").list.eval(pl.element().str.slice(0, 4)).alias("hs4")
+            if "hs_codes" in suppliers.columns
+            else pl.lit(None, dtype=pl.List(pl.String)).alias("hs4"),
+        ).explode("hs4")
+    ]
+    if trade is not None and "hs_code" in trade.columns:
+        products.append(
+            trade.select(
+                pl.col("shipper_entity_id").alias("entity_id"), pl.col("hs_code").str.slice(0, 4).alias("hs4")
+            ).unique()
+        )
+    hs4 = (
+        pl.concat(products)
+        .drop_nulls()
+        .filter(pl.col("hs4").str.len_chars() == 4)
+        .group_by("entity_id")
+        .agg(pl.col("hs4").unique().sort().alias("hs4_list"))
+    )
+    buyers = resolved.mentions.filter(pl.col("source") == "buyers")["entity_id"]
+    listed = suppliers["entity_id"]
+    return (
+        resolved.entities.join(hs4, on="entity_id", how="left")
+        .with_columns(
+            pl.when(
+                pl.col("entity_id").is_in(buyers.implode()) & ~pl.col("entity_id").is_in(listed.implode())
+            )
+            .then(pl.lit("buyer"))
+            .otherwise(pl.lit("supplier"))
+            .alias("node_type"),
+            pl.col("hs4_list").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+        )
+        .sort("entity_id")
+    )
+
+
+def buyer_tiers(graph: Any, suppliers: pl.DataFrame) -> pl.DataFrame | None:
+    """Every entity reachable upstream from each buyer, with its tier (1 = direct supplier)."""
+    try:
+        tiers_mod: Any = importlib.import_module("risk_engine.graph.tiers")
+    except ImportError:
+        return None
+    roots = suppliers.select("buyer", "buyer_entity_id").unique().drop_nulls()
+    if roots.height == 0:
+        return None
+    tiers = tiers_mod.tiers_from_roots(graph, roots["buyer_entity_id"].to_list())
+    names = roots.rename({"buyer_entity_id": "root"})
+    return (
+        tiers.join(names, on="root", how="inner")
+        .filter(pl.col("tier") > 0)
+        .select("buyer", "entity_id", pl.col("tier").cast(pl.Int64))
+        .sort("buyer", "entity_id")
+    )
 
 
 def _sorted(frame: pl.DataFrame) -> pl.DataFrame:

@@ -169,11 +169,38 @@ def map_batches(
     return result
 
 
-def spark_aggregate_trade(trade: pl.DataFrame, *, as_of: date) -> pl.DataFrame:
-    """``graph.build.aggregate_trade`` on Spark, partitioned by consignee (exact per-consignee shares)."""
-    from risk_engine.graph.build import aggregate_trade
+def spark_aggregate_trade(
+    trade: pl.DataFrame, *, as_of: date, issues: list[pl.DataFrame] | None = None
+) -> pl.DataFrame:
+    """``graph.build.aggregate_trade`` on Spark, partitioned by consignee (exact per-consignee shares).
+
+    One pass: each partition returns its edges and its row-level issues in one frame (a ``_part``
+    column tells them apart), split again on the driver.
+    """
+    from risk_engine.graph.build import EDGE_SCHEMA, aggregate_trade
+    from risk_engine.schemas import REJECTS_SCHEMA
 
     def kernel(part: pl.DataFrame) -> pl.DataFrame:
-        return aggregate_trade(part, as_of=as_of)
+        found: list[pl.DataFrame] = []
+        edges = aggregate_trade(part, as_of=as_of, issues=found)
+        parts = [edges.with_columns(pl.lit("edge").alias("_part"))]
+        parts += [f.cast(REJECTS_SCHEMA).with_columns(pl.lit("issue").alias("_part")) for f in found]  # type: ignore[arg-type]
+        return pl.concat(parts, how="diagonal")
 
-    return run_partitioned(trade, kernel, key="consignee_entity_id")
+    columns = [
+        c
+        for c in (
+            "row", "shipper_entity_id", "consignee_entity_id", "date", "hs_code", "value_usd", "weight_kg",
+        )
+        if c in trade.columns
+    ]  # fmt: skip
+    out = run_partitioned(trade.select(columns), kernel, key="consignee_entity_id")
+    edges = (
+        out.filter(pl.col("_part") == "edge")
+        .select(list(EDGE_SCHEMA))
+        .cast(EDGE_SCHEMA)  # type: ignore[arg-type]
+        .sort("dst", "src", "hs4", nulls_last=True)
+    )
+    if issues is not None:
+        issues.append(out.filter(pl.col("_part") == "issue").select(list(REJECTS_SCHEMA)))
+    return edges

@@ -6,10 +6,13 @@ ships; the bundle is inlined once, so the file loads nothing from the network.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import os
 import re
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -29,11 +32,28 @@ BAND_ACTIONS = {
 
 @functools.cache
 def vega_bundle() -> str:
-    """The vega + vega-lite + vega-embed JavaScript bundle, for inlining."""
+    """The vega + vega-lite + vega-embed JavaScript bundle, for inlining.
+
+    Building it takes vl-convert a few seconds, and it depends only on the library versions, so it is
+    cached in the user's cache directory (``$XDG_CACHE_HOME/risk-engine``); no cache, no harm.
+    """
     import vl_convert
     from altair.utils._importers import vl_version_for_vl_convert
 
-    return str(vl_convert.javascript_bundle(vl_version=vl_version_for_vl_convert()))  # type: ignore[call-arg]
+    vl_version = vl_version_for_vl_convert()
+    cache_root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "risk-engine"
+    cache = cache_root / f"vega-embed-{getattr(vl_convert, '__version__', 'x')}-{vl_version}.js"
+    try:
+        return cache.read_text(encoding="utf-8")
+    except OSError:
+        pass
+    bundle = str(vl_convert.javascript_bundle(vl_version=vl_version))  # type: ignore[call-arg]
+    with contextlib.suppress(OSError):
+        cache_root.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(bundle, encoding="utf-8")
+        os.replace(tmp, cache)
+    return bundle
 
 
 def _script_safe(text: str) -> str:
