@@ -205,19 +205,44 @@ def clean_ilo_list(s: pl.Series) -> CleanedList:
     return _clean_list(s, ILO_SEPARATORS, _parse_ilo_value, pl.Int8(), ILO_REASON)
 
 
-def clauses_to_indicators(clause: pl.Series, scheme: pl.Series) -> pl.Series:
-    """Map (clause, scheme) pairs through the METHODOLOGY clause table; empty list when unknown."""
-    from risk_engine.reference.ilo import clause_to_indicators
+def _clause_indicators(clause: str, scheme: str | None) -> tuple[tuple[int, ...], bool]:
+    """Indicators for one clause, and whether the scheme name was unknown to the clause table.
 
+    A scheme the table does not recognise (a version suffix such as "SMETA 6.1", a programme name)
+    must not hide what the clause itself says, so the clause is then read on its own (the table
+    infers the scheme from the clause shape: PA11 -> BSCI, A1 -> RBA, 10A -> SMETA).
+    """
+    from risk_engine.reference.ilo import clause_to_indicators, normalise_scheme
+
+    found = clause_to_indicators(clause, scheme)
+    unknown_scheme = scheme is not None and normalise_scheme(scheme) is None
+    if not found and unknown_scheme:
+        found = clause_to_indicators(clause, None)
+    return found, unknown_scheme
+
+
+@dataclass(frozen=True)
+class ClauseMapping:
+    """Indicators per row from (clause, scheme), and the scheme names the table did not know."""
+
+    indicators: pl.Series
+    unknown_schemes: tuple[str, ...]
+
+
+def clauses_to_indicators(clause: pl.Series, scheme: pl.Series) -> ClauseMapping:
+    """Map (clause, scheme) pairs through the METHODOLOGY clause table; empty list when unknown."""
     pairs = pl.DataFrame({"clause": clause, "scheme": scheme})
-    uniques = pairs.filter(pl.col("clause").is_not_null()).unique()
-    mapped = [
-        list(clause_to_indicators(c, sch))
-        for c, sch in zip(uniques["clause"], uniques["scheme"], strict=True)
-    ]
+    uniques = pairs.filter(pl.col("clause").is_not_null()).unique(maintain_order=True)
+    mapped: list[list[int]] = []
+    unknown: dict[str, None] = {}
+    for c, sch in zip(uniques["clause"], uniques["scheme"], strict=True):
+        found, unknown_scheme = _clause_indicators(c, sch)
+        mapped.append(list(found))
+        if unknown_scheme:
+            unknown.setdefault(sch, None)
     table = uniques.with_columns(pl.Series("ilo", mapped, dtype=pl.List(pl.Int8)))
     out = pairs.join(table, on=["clause", "scheme"], how="left", nulls_equal=True, maintain_order="left")
-    return out["ilo"]
+    return ClauseMapping(out["ilo"], tuple(unknown))
 
 
 # --- numbers -------------------------------------------------------------------------------------

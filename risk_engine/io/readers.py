@@ -28,6 +28,7 @@ from risk_engine.io.safety import (
     check_parquet,
     check_utf8_text,
     check_xlsx_archive,
+    is_parser_panic,
     sniff_format,
 )
 from risk_engine.schemas import (
@@ -107,7 +108,9 @@ def _polars_csv(data: bytes, *, file: str, separator: str, **kwargs: Any) -> pl.
             raise_if_empty=False,
             **kwargs,
         )
-    except pl.exceptions.PolarsError as exc:
+    except BaseException as exc:
+        if not isinstance(exc, pl.exceptions.PolarsError) and not is_parser_panic(exc):
+            raise
         raise UnreadableFileError(file, f"the CSV cannot be parsed: {exc}".splitlines()[0]) from None
 
 
@@ -220,7 +223,9 @@ def load_xlsx(data: bytes, *, file: str, sheet: str | None, limits: ArchiveLimit
         frame = loaded.to_polars()
     except UnreadableFileError:
         raise
-    except Exception as exc:  # fastexcel/calamine raise their own and OS errors on corrupt parts
+    except BaseException as exc:  # fastexcel/calamine raise their own and OS errors on corrupt parts
+        if not isinstance(exc, Exception) and not is_parser_panic(exc):
+            raise
         raise UnreadableFileError(file, f"the workbook cannot be read: {exc}".splitlines()[0]) from None
     if frame.height == 0 or frame.width == 0:
         raise UnreadableFileError(file, f"sheet {names[index]!r} is empty")
@@ -255,7 +260,9 @@ def load_parquet(data: bytes, *, file: str) -> Grid:
     check_parquet(data, file=file)
     try:
         frame = _parquet_cell_strings(pl.read_parquet(io.BytesIO(data)))
-    except Exception as exc:  # polars/pyarrow raise many types on corrupt pages
+    except BaseException as exc:  # polars/pyarrow raise many types on corrupt pages
+        if not isinstance(exc, Exception) and not is_parser_panic(exc):
+            raise
         raise UnreadableFileError(file, f"the Parquet file cannot be read: {exc}".splitlines()[0]) from None
     header = pl.DataFrame(
         [pl.Series(f"c{i}", [name], dtype=pl.String) for i, name in enumerate(frame.columns)]
@@ -481,33 +488,45 @@ def _check_audits(state: _Cleaning, mapping: HeaderMapping, header_row: int) -> 
         use_clause = ~has_indicator & clause.is_not_null()
         if use_clause.any():
             from_clause = cells.clauses_to_indicators(clause, scheme)
-            mapped = use_clause & (from_clause.list.len() > 0).fill_null(False)
-            indicators = pl.select(
-                pl.when(pl.lit(use_clause)).then(pl.lit(from_clause)).otherwise(pl.lit(indicators))
-            ).to_series()
+            mapped = use_clause & (from_clause.indicators.list.len() > 0).fill_null(False)
+            indicators = indicators.zip_with(~use_clause, from_clause.indicators)
             source = source.set(mapped, "clause")
             unmapped = use_clause & ~mapped
-            state.report(
-                mapping.headers["clause"],
-                clause,
-                "clause not in the clause table (METHODOLOGY §1); the finding has no ILO indicator",
-                unmapped,
-                severity="warning",
-            )
-    state.columns["ilo_indicators"] = indicators.alias("ilo_indicators")
+            if unmapped.any():
+                # Most scheme clauses (fire safety, living wage) are simply not forced-labour
+                # clauses: a note, not a problem. Their count and examples are shown.
+                examples = clause.filter(unmapped).unique(maintain_order=True).head(5).to_list()
+                state.notes.append(
+                    f"{int(unmapped.sum()):,} finding(s) cite a clause that maps to no ILO forced-labour "
+                    f"indicator in the clause table (e.g. {', '.join(repr(e) for e in examples)}); "
+                    "they are kept without indicator evidence"
+                )
+            if from_clause.unknown_schemes:
+                listed = ", ".join(repr(s) for s in from_clause.unknown_schemes[:5])
+                state.notes.append(
+                    f"scheme name(s) not in the clause table ({listed}); their clauses were read by "
+                    "their shape (PA11 = BSCI, A1 = RBA, 10A = SMETA)"
+                )
+    empty = pl.Series([[]], dtype=pl.List(pl.Int8()))
+    state.columns["ilo_indicators"] = indicators.fill_null(empty.first()).alias("ilo_indicators")
     state.columns["ilo_source"] = source
+    findings = state.columns["finding_id"]
     if "ilo_indicator" in mapping.positions or "clause" in mapping.positions:
         raw_indicator = state.columns.get("_ilo_raw")
         no_indicator = (
             raw_indicator.is_null() if raw_indicator is not None else pl.repeat(True, n, eager=True)
         )
-        neither = clause.is_null() & no_indicator
+        # A row with no finding id, indicator or clause is an audit that found nothing: fine.
+        neither = clause.is_null() & no_indicator & findings.is_not_null()
         header = mapping.headers.get("ilo_indicator") or mapping.headers["clause"]
         state.report(
-            header, clause, "the finding has neither an ILO indicator nor a clause", neither, severity="error"
+            header,
+            clause,
+            "the finding has neither an ILO indicator nor a clause, so it evidences no indicator",
+            neither,
+            severity="warning",
         )
     ids = state.columns["audit_id"]
-    findings = state.columns["finding_id"]
     if "finding_id" in mapping.positions:
         keys = pl.DataFrame({"a": ids, "f": findings})
         dup, reasons = _later_duplicates(state.rows, keys, "duplicate finding id within this audit")

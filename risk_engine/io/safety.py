@@ -51,6 +51,15 @@ _SCAN_CHUNK = MIB
 _XML_SUFFIXES = (".xml", ".rels", ".vml")
 
 
+def is_parser_panic(exc: BaseException) -> bool:
+    """Whether ``exc`` is a Rust panic surfaced by a pyo3 extension (polars, fastexcel).
+
+    Each pyo3 extension has its own ``PanicException`` class deriving from ``BaseException``, so
+    they are recognised by name: a panic on hostile bytes must become a clear refusal, not a crash.
+    """
+    return type(exc).__name__ == "PanicException"
+
+
 def describe_bytes(head: bytes) -> str:
     """A short human description of what leading bytes look like (for error messages)."""
     if not head:
@@ -257,7 +266,9 @@ def check_parquet(
         meta = pq.ParquetFile(pa.BufferReader(source)).metadata
         total = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
         rows = int(meta.num_rows)
-    except Exception as exc:  # pyarrow raises many unrelated types on corrupt footers
+    except BaseException as exc:  # pyarrow raises many unrelated types on corrupt footers
+        if not isinstance(exc, Exception) and not is_parser_panic(exc):
+            raise
         raise UnreadableFileError(file, f"a corrupt Parquet file: {exc}") from None
     if total > max_uncompressed:
         raise UnreadableFileError(

@@ -18,7 +18,10 @@ LINE = re.compile(
 CELL_FIXTURES = {
     "suppliers_bad_cells.csv": ("suppliers", {(3, "Country/Region", "Narnia"), (5, "supplier_id", "S1")}),
     "trade_bad_cells.csv": ("trade", {(3, "arrival date", "31/02/2024"), (4, "shipper country", "Atlantis")}),
-    "audits_bad_cells.csv": ("audits", {(4, "finding_id", "F2"), (5, "ilo_indicator", "99")}),
+    "audits_bad_cells.csv": (
+        "audits",
+        {(4, "finding_id", "F2"), (5, "ilo_indicator", "99"), (6, "ilo_indicator", "")},
+    ),
     "enforcement_bad_cells.csv": ("enforcement", {(3, "name", ""), (4, "subsidiaries", "maybe")}),
     "ragged.csv": ("suppliers", {(3, "(beyond the last header)", "India")}),
     "duplicate_headers.csv": ("suppliers", {(1, "Name", "Name")}),
@@ -97,17 +100,41 @@ def test_values_with_newlines_stay_on_one_report_line() -> None:
 
 
 DEMO_FILES = {
-    "suppliers.csv": "suppliers",
     "trade.csv": "trade",
     "audits.csv": "audits",
     "enforcement_uflpa.txt": "enforcement",
 }
 
 
-@pytest.mark.parametrize("name", sorted(DEMO_FILES))
-def test_demo_fixtures_validate_clean(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+def _demo(name: str) -> Path:
     path = DEMO / name
     if not path.exists():
         pytest.skip(f"{path} not generated yet")
-    code = main(["validate", str(path), "--kind", DEMO_FILES[name]])
+    return path
+
+
+@pytest.mark.parametrize("name", sorted(DEMO_FILES))
+def test_demo_fixtures_validate_clean(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["validate", str(_demo(name)), "--kind", DEMO_FILES[name]])
     assert code == 0, capsys.readouterr().out
+
+
+def test_demo_supplier_list_reports_exactly_its_planted_rejects() -> None:
+    # The demo supplier list carries three rows a careful reader must reject (ground_truth.json);
+    # validation must find those and nothing else.
+    import json
+
+    import polars as pl
+
+    from risk_engine.io.readers import read_table
+
+    path = _demo("suppliers.csv")
+    truth = json.loads((DEMO / "ground_truth.json").read_text(encoding="utf-8"))
+    planted = {r["supplier_id"] for r in truth["expected_rejects"] if r["file"] == "suppliers.csv"}
+    report = validate_file(path, kind="suppliers")
+    assert report.warnings == 0
+    assert report.errors == len(planted) == report.rows_read - report.rows_ok
+    raw = pl.read_csv(path, infer_schema=False).with_row_index("row", offset=2)
+    rejected_ids = set(raw.filter(pl.col("row").is_in(report.problems["row"].implode()))["Supplier ID"])
+    assert rejected_ids == planted
+    assert len(read_table(path, "suppliers").frame) == report.rows_ok
