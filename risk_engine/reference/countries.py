@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 
 import polars as pl
 from anyascii import anyascii
@@ -92,26 +92,35 @@ class _AliasIndex:
         self.exact: dict[str, str | None] = dict(
             zip(aliases["key"].to_list(), aliases["iso2"].to_list(), strict=True)
         )
-        sorted_map: dict[str, str | None] = {}
-        ambiguous: set[str] = set()
-        for key, iso2 in self.exact.items():
-            skey = _sorted_key(key)
-            if skey in sorted_map and sorted_map[skey] != iso2:
-                ambiguous.add(skey)
-            sorted_map[skey] = iso2
-        for skey in ambiguous:
-            del sorted_map[skey]
-        self.sorted_tokens = sorted_map
+        self._sorted_tokens: dict[str, str | None] | None = None
         self.iso3 = dict(zip(iso3["iso3"].to_list(), iso3["iso2"].to_list(), strict=True))
         self.names = dict(zip(countries["iso2"].to_list(), countries["name"].to_list(), strict=True))
 
-    def resolve_key(self, key: str) -> tuple[bool, str | None]:
-        """Return (found, iso2) for a normalised key; found with None means "known non-country"."""
-        if key in self.exact:
-            return True, self.exact[key]
-        skey = _sorted_key(key)
-        if skey in self.sorted_tokens:
-            return True, self.sorted_tokens[skey]
+    @property
+    def sorted_tokens(self) -> dict[str, str | None]:
+        """Order-free keys, built on the first miss of the exact table (most lookups never need it)."""
+        if self._sorted_tokens is None:
+            sorted_map: dict[str, str | None] = {}
+            ambiguous: set[str] = set()
+            for key, iso2 in self.exact.items():
+                skey = _sorted_key(key)
+                if skey in sorted_map and sorted_map[skey] != iso2:
+                    ambiguous.add(skey)
+                sorted_map[skey] = iso2
+            for skey in ambiguous:
+                del sorted_map[skey]
+            self._sorted_tokens = sorted_map
+        return self._sorted_tokens
+
+    def resolve_keys(self, keys: tuple[str, ...]) -> tuple[bool, str | None]:
+        """(found, iso2) for normalised keys, exact keys first; found with None = "known non-country"."""
+        for key in keys:
+            if key in self.exact:
+                return True, self.exact[key]
+        for key in keys:
+            skey = _sorted_key(key)
+            if skey in self.sorted_tokens:
+                return True, self.sorted_tokens[skey]
         return False, None
 
 
@@ -127,12 +136,10 @@ def _resolve(text: str) -> str | None:
     code = _code_lookup(text)
     if code is not None:
         return code
-    for key in (country_key(text), ascii_country_key(text)):
-        if not key:
-            continue
-        found, iso2 = index.resolve_key(key)
-        if found:
-            return iso2
+    keys = tuple(k for k in dict.fromkeys((country_key(text), ascii_country_key(text))) if k)
+    found, iso2 = index.resolve_keys(keys)
+    if found:
+        return iso2
     # "China (PRC)", "Turkey (Türkiye)", "Jersey [Channel Islands]": try outside, then inside the brackets.
     if _PARENS.search(text):
         outside = _PARENS.sub(" ", text).strip()
@@ -149,7 +156,7 @@ def _resolve(text: str) -> str | None:
     return None
 
 
-@cache
+@lru_cache(maxsize=1 << 16)  # bounded: a column of distinct garbage must not grow memory without limit
 def _to_iso2_cached(text: str) -> str | None:
     return _resolve(text)
 

@@ -123,7 +123,12 @@ def normalise_scheme(scheme: str | None) -> str | None:
     """Canonical scheme name (SMETA, BSCI, RBA_VAP, SLCP, OTHER) or None when unknown/absent."""
     if scheme is None:
         return None
-    return _SCHEME_ALIASES.get(_key(scheme))
+    key = _key(scheme)
+    if key in _SCHEME_ALIASES:
+        return _SCHEME_ALIASES[key]
+    # "SMETA 7.0", "SMETA 4-Pillar", "amfori BSCI v2", "RBA VAP 7.1": a scheme word plus a version
+    found = {_SCHEME_ALIASES[t] for t in key.split() if t in _SCHEME_ALIASES and t != "other"}
+    return found.pop() if len(found) == 1 else None
 
 
 _MAPPED_SCHEMES = frozenset({"SMETA", "BSCI", "RBA_VAP"})

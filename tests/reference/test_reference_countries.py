@@ -153,3 +153,21 @@ def test_every_oar_facility_country_spelling_maps() -> None:
     assert unmapped == []
     assert to_iso2("UAE") == "AE"
     assert to_iso2("Slovak Republic") == "SK"
+
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+# Planted bad cells of the demo fixtures (fixtures/generate.py lists them as expected rejects).
+FIXTURE_NOT_COUNTRIES = frozenset({"Atlantis"})
+
+
+@pytest.mark.skipif(not (FIXTURES / "demo").exists(), reason="demo fixtures not generated")
+def test_every_country_spelling_in_the_fixtures_maps() -> None:
+    checked = 0
+    for path in sorted([*FIXTURES.glob("demo/*.csv"), *FIXTURES.glob("sources/*.csv")]):
+        frame = pl.read_csv(path, infer_schema=False)
+        for column in (c for c in frame.columns if "country" in c.lower()):
+            values = set(frame[column].drop_nulls().str.strip_chars().to_list()) - {""}
+            unmapped = sorted(v for v in values if to_iso2(v) is None and v not in FIXTURE_NOT_COUNTRIES)
+            assert unmapped == [], (path.name, column)
+            checked += len(values)
+    assert checked > 100

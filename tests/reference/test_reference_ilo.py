@@ -60,6 +60,7 @@ def test_every_indicator_name_parses_to_itself() -> None:
         ("PA 6", "amfori BSCI", (11,)),
         ("PA7", "BSCI", (10,)),
         ("RBA-A1", "OTHER", (1, 2, 3, 4, 6, 7, 9)),
+        ("ETI 1", "SMETA 7.0", (1, 2, 3, 4, 6, 7, 9)),
         ("6", "SLCP", ()),
         ("6", "unknown scheme", ()),
         ("xyz", None, ()),
@@ -83,5 +84,10 @@ def test_normalise_scheme() -> None:
     assert normalise_scheme("ETI") == "SMETA"
     assert normalise_scheme("RBA") == "RBA_VAP"
     assert normalise_scheme("amfori BSCI") == "BSCI"
+    assert normalise_scheme("SMETA 7.0") == "SMETA"
+    assert normalise_scheme("SMETA 4-Pillar") == "SMETA"
+    assert normalise_scheme("amfori BSCI v2") == "BSCI"
+    assert normalise_scheme("RBA VAP 7.1") == "RBA_VAP"
+    assert normalise_scheme("SMETA and BSCI") is None
     assert normalise_scheme("iso 9001") is None
     assert normalise_scheme(None) is None
