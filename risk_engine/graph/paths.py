@@ -1,0 +1,131 @@
+"""Top risk paths behind one entity's score (METHODOLOGY §3.9), from a propagation result.
+
+The hazard ``h_v`` splits exactly into local, backfill and one part per incoming edge
+(:attr:`PropagationResult.edge_hazard`). Each edge's part is then split over the supplier's own parts in
+proportion to its hazard components, recursively — the proportional-hazard heuristic of §3.9, approximate
+inside groups. Going upstream, edges back to a node already on the path are left out and the rest
+renormalised (the same non-backtracking rule as the cavity messages).
+
+A path ends in one of these kinds: ``local`` (the entity's own local risk), ``local_of_upstream`` (the
+local risk of the last node), ``backfill`` (the last node's unmapped inputs), ``depth_limit`` (the rest of
+the last node's hazard at depth K, not expanded). The search is best-first on the share of hazard: every
+extension of a path has a share no larger than the path's, so the first ``n`` finished paths popped are
+exactly the ``n`` largest. Paths below ``prune`` are not expanded (they are never among the top ones
+unless fewer than ``n`` paths exceed it).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from risk_engine.graph.build import SupplyGraph
+from risk_engine.scoring.propagate import PropagationResult
+
+EDGE_DETAIL_COLUMNS = ("hs4", "source", "n_shipments", "confidence", "share", "last_date")
+
+
+@dataclass(frozen=True)
+class RiskPath:
+    """One path: nodes from the entity upstream, its share of the entity's hazard, and how it ends."""
+
+    nodes: tuple[int, ...]
+    edges: tuple[int, ...]
+    share_of_hazard: float
+    kind: str
+
+
+def _finite(h: float) -> float:
+    # a saturated term (p = 1) has infinite hazard; keep the split well defined by capping it
+    return min(h, 1e6)
+
+
+def risk_paths(
+    graph: SupplyGraph,
+    result: PropagationResult,
+    node: int,
+    *,
+    n: int = 5,
+    max_depth: int | None = None,
+    prune: float | None = None,
+) -> list[RiskPath]:
+    """The ``n`` paths with the largest share of ``node``'s hazard (best-first, see module docstring)."""
+    depth_limit = result.k if max_depth is None else max_depth
+    cut = result.prune if prune is None else prune
+    indptr, src = graph.incoming()
+    edge_h = result.edge_hazard
+    local_h = result.local_hazard
+    back_h = result.backfill_hazard
+    counter = itertools.count()
+    heap: list[tuple[float, int, str, tuple[int, ...], tuple[int, ...]]] = []
+    heapq.heappush(heap, (-1.0, next(counter), "expand", (node,), ()))
+    out: list[RiskPath] = []
+    while heap and len(out) < n:
+        neg, _, kind, nodes, edges = heapq.heappop(heap)
+        share = -neg
+        if kind != "expand":
+            out.append(RiskPath(nodes, edges, share, kind))
+            continue
+        u = nodes[-1]
+        lo, hi = int(indptr[u]), int(indptr[u + 1])
+        cand = np.arange(lo, hi)
+        if cand.size:
+            on_path = np.isin(src[lo:hi], np.asarray(nodes))
+            cand = cand[~on_path & (edge_h[lo:hi] > 0)]
+        parts_e = np.minimum(edge_h[cand], 1e6) if cand.size else np.zeros(0)
+        h_local, h_back = _finite(float(local_h[u])), _finite(float(back_h[u]))
+        total = h_local + h_back + float(parts_e.sum())
+        if total <= 0:
+            continue
+        depth = len(edges)
+        own_kind = "local" if depth == 0 else "local_of_upstream"
+        if depth >= depth_limit and depth > 0:
+            heapq.heappush(heap, (-share, next(counter), "depth_limit", nodes, edges))
+            continue
+        for part, k in ((h_local, own_kind), (h_back, "backfill")):
+            s = share * part / total
+            if part > 0 and s >= cut:
+                heapq.heappush(heap, (-s, next(counter), k, nodes, edges))
+        for e, part in zip(cand.tolist(), parts_e.tolist(), strict=True):
+            s = share * part / total
+            if s >= cut:
+                heapq.heappush(heap, (-s, next(counter), "expand", (*nodes, int(src[e])), (*edges, e)))
+    return out
+
+
+def top_paths(
+    graph: SupplyGraph,
+    result: PropagationResult,
+    entity_id: str,
+    *,
+    n: int = 5,
+    max_depth: int | None = None,
+    prune: float | None = None,
+) -> list[dict[str, Any]]:
+    """The explanation payload's ``top_paths`` for one entity (ids, share of hazard, kind, edge details)."""
+    ids = graph.nodes["entity_id"]
+    found = risk_paths(graph, result, graph.index_of(entity_id), n=n, max_depth=max_depth, prune=prune)
+    cols = [c for c in EDGE_DETAIL_COLUMNS if c in graph.edges.columns]
+    payload = []
+    for p in found:
+        details = []
+        for e in p.edges:
+            row = graph.edges.select(cols).row(e, named=True)
+            row["s"] = row.pop("share", None)
+            row["c"] = row.pop("confidence", None)
+            last = row.pop("last_date", None)
+            row["last_date"] = last.isoformat() if last is not None else None
+            details.append(row)
+        payload.append(
+            {
+                "path": [ids[i] for i in p.nodes],
+                "share_of_hazard": round(p.share_of_hazard, 6),
+                "kind": p.kind,
+                "edges": details,
+            }
+        )
+    return payload
