@@ -30,7 +30,6 @@ _ABBREVIATIONS = {
     "repub": "republic",
     "dem": "democratic",
     "democ": "democratic",
-    "fed": "federated",
     "sts": "states",
     "st": "saint",
     "ste": "sainte",
@@ -62,11 +61,29 @@ def _tokens(text: str) -> list[str]:
     text = _APOSTROPHES.sub("", text)
     words = _SPACES.split(_strip_punctuation(text).strip())
     out: list[str] = []
-    for word in words:
-        if not word or word == "the":
-            continue
+    for word in _join_letters([w for w in words if w and w != "the"]):
         out.extend(_ABBREVIATIONS.get(word, word).split())
     return out
+
+
+def _join_letters(tokens: list[str]) -> list[str]:
+    """Join spelled-out initials ("p r c" -> "prc", "u s a" -> "usa") and French elisions ("d ivoire")."""
+    joined: list[str] = []
+    i = 0
+    while i < len(tokens):
+        j = i
+        while j < len(tokens) and len(tokens[j]) == 1 and tokens[j].isalpha():
+            j += 1
+        if j - i >= 2:
+            joined.append("".join(tokens[i:j]))
+            i = j
+        elif j - i == 1 and tokens[i] in {"d", "l"} and j < len(tokens):
+            joined.append(tokens[i] + tokens[j])
+            i = j + 1
+        else:
+            joined.append(tokens[i])
+            i += 1
+    return joined
 
 
 def country_key(value: str) -> str:

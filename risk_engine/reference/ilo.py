@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 
 from anyascii import anyascii
 from rapidfuzz import fuzz, process
@@ -204,7 +204,7 @@ def _clause_table() -> dict[tuple[str, str], tuple[int, ...]]:
     return {k: tuple(sorted(v)) for k, v in table.items()}
 
 
-@cache
+@lru_cache(maxsize=1 << 14)
 def clause_to_indicators(clause: str, scheme: str | None = None) -> tuple[int, ...]:
     """ILO indicators a scheme clause can evidence (METHODOLOGY §1 table); empty tuple when unknown.
 

@@ -3,6 +3,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from risk_engine.reference.countries import (
     ascii_country_key,
@@ -58,6 +60,20 @@ OAR_NOT_COUNTRIES: frozenset[str] = frozenset()
         ("IS", "IS"),
         ("Xinjiang", "CN"),
         ("West Bank and Gaza", "PS"),
+        ("Russian Fed.", "RU"),
+        ("Chinese Taipei", "TW"),
+        ("P.R.C.", "CN"),
+        ("COTE D IVOIRE", "CI"),
+        ("Lao P.D.R.", "LA"),
+        ("Korea (North)", "KP"),
+        ("Congo-Kinshasa", "CD"),
+        ("Guinea-Bissau", "GW"),
+        ("Niger", "NE"),
+        ("Nigeria", "NG"),
+        ("Dominica", "DM"),
+        ("South Sudan", "SS"),
+        ("Kosovo (UNSCR 1244)", "XK"),
+        ("Channel Islands (Jersey)", "JE"),
     ],
 )
 def test_to_iso2_resolves_spellings_and_aliases(value: str, expected: str) -> None:
@@ -82,6 +98,13 @@ def test_to_iso2_resolves_spellings_and_aliases(value: str, expected: str) -> No
 )
 def test_to_iso2_returns_none_for_non_countries(value: str | None) -> None:
     assert to_iso2(value) is None
+
+
+@given(st.text(max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_to_iso2_never_crashes_and_returns_a_known_code(text: str) -> None:
+    result = to_iso2(text)
+    assert result is None or result in iso_codes()
 
 
 def test_countrynames_fail_list_never_resolves() -> None:

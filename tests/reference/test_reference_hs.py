@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from risk_engine.reference.hs import clean_hs, hs2, hs4, hs_description, hs_level, is_known_hs
 
@@ -87,3 +89,10 @@ def test_uflpa_and_tvpra_prefix_matches() -> None:
     }
     derived = tvpra_goods_of_codes(pl.Series(["520512"]), links=("derived",))
     assert derived["good"].to_list() == ["Cotton"]
+
+
+@given(st.one_of(st.text(max_size=20), st.integers(min_value=0, max_value=10**13)))
+@settings(max_examples=300, deadline=None)
+def test_clean_hs_output_is_none_or_a_2_4_6_digit_code(raw: object) -> None:
+    code = clean_hs(raw)  # type: ignore[arg-type]
+    assert code is None or (code.isdigit() and len(code) in (2, 4, 6) and hs_level(code) == len(code))

@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from risk_engine.reference.ilo import INDICATORS, clause_to_indicators, normalise_scheme, parse_indicator
 from risk_engine.reference.loaders import load_clause_map, load_ilo_indicators
@@ -91,3 +93,10 @@ def test_normalise_scheme() -> None:
     assert normalise_scheme("SMETA and BSCI") is None
     assert normalise_scheme("iso 9001") is None
     assert normalise_scheme(None) is None
+
+
+@given(st.text(max_size=30), st.one_of(st.none(), st.text(max_size=12)))
+@settings(max_examples=300, deadline=None)
+def test_parsers_never_crash(text: str, scheme: str | None) -> None:
+    assert parse_indicator(text) in (None, *INDICATORS)
+    assert set(clause_to_indicators(text, scheme)) <= set(INDICATORS)
