@@ -25,10 +25,12 @@ from risk_engine.io.safety import (
     DEFAULT_LIMITS,
     MIB,
     ArchiveLimits,
+    Source,
     check_parquet,
     check_utf8_text,
     check_xlsx_archive,
     is_parser_panic,
+    read_head,
     sniff_format,
 )
 from risk_engine.schemas import (
@@ -87,8 +89,9 @@ def empty_rejects() -> pl.DataFrame:
 # --- loading -------------------------------------------------------------------------------------
 
 
-def _detect_separator(data: bytes) -> str:
-    end = data.find(b"\n", 0, 1 << 20)
+def _detect_separator(source: Source) -> str:
+    data = read_head(source, 1 << 20)
+    end = data.find(b"\n")
     line = data[: end if end >= 0 else 1 << 16].decode("utf-8", errors="replace")
     line = re.sub(r'"[^"]*"', "", line)  # separators inside quoted headers do not count
     counts = {sep: line.count(sep) for sep in _SEPARATORS}
@@ -96,10 +99,10 @@ def _detect_separator(data: bytes) -> str:
     return best if counts[best] > 0 else ","
 
 
-def _polars_csv(data: bytes, *, file: str, separator: str, **kwargs: Any) -> pl.DataFrame:
+def _polars_csv(source: Source, *, file: str, separator: str, **kwargs: Any) -> pl.DataFrame:
     try:
         return pl.read_csv(
-            io.BytesIO(data),
+            source if isinstance(source, Path) else io.BytesIO(source),
             has_header=False,
             infer_schema=False,
             separator=separator,
@@ -114,11 +117,11 @@ def _polars_csv(data: bytes, *, file: str, separator: str, **kwargs: Any) -> pl.
         raise UnreadableFileError(file, f"the CSV cannot be parsed: {exc}".splitlines()[0]) from None
 
 
-def load_csv(data: bytes, *, file: str) -> Grid:
+def load_csv(source: Source, *, file: str) -> Grid:
     """UTF-8 CSV (with or without BOM; ',', ';', tab or '|' separated) to a string grid."""
-    check_utf8_text(data, file=file)
-    separator = _detect_separator(data)
-    head = _polars_csv(data, file=file, separator=separator, n_rows=1)
+    check_utf8_text(source, file=file)
+    separator = _detect_separator(source)
+    head = _polars_csv(source, file=file, separator=separator, n_rows=1)
     width = head.width
     if width == 0 or head.height == 0:
         raise UnreadableFileError(file, "the file holds no rows")
@@ -126,7 +129,7 @@ def load_csv(data: bytes, *, file: str) -> Grid:
     # header, which polars would otherwise truncate without a word.
     names = [f"c{i}" for i in range(width + 1)]
     grid = _polars_csv(
-        data,
+        source,
         file=file,
         separator=separator,
         schema=dict.fromkeys(names, pl.String()),
@@ -188,11 +191,11 @@ def _sheet_part(archive: Any, sheet_index: int) -> str | None:
     return None
 
 
-def _first_cell_row(data: bytes, sheet_index: int) -> int | None:
+def _first_cell_row(source: Source, sheet_index: int) -> int | None:
     """The spreadsheet row of the first non-empty cell (where calamine's data range starts)."""
     import zipfile
 
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+    with zipfile.ZipFile(source if isinstance(source, Path) else io.BytesIO(source)) as archive:
         part = _sheet_part(archive, sheet_index)
         if part is None or part not in archive.namelist():
             return None
@@ -205,13 +208,15 @@ def _first_cell_row(data: bytes, sheet_index: int) -> int | None:
     return None
 
 
-def load_xlsx(data: bytes, *, file: str, sheet: str | None, limits: ArchiveLimits = DEFAULT_LIMITS) -> Grid:
+def load_xlsx(
+    source: Source, *, file: str, sheet: str | None, limits: ArchiveLimits = DEFAULT_LIMITS
+) -> Grid:
     """First (or named) sheet of an XLSX workbook to a string grid, after the archive checks."""
     import fastexcel
 
-    check_xlsx_archive(data, file=file, limits=limits)
+    check_xlsx_archive(source, file=file, limits=limits)
     try:
-        reader = fastexcel.read_excel(data)
+        reader = fastexcel.read_excel(str(source) if isinstance(source, Path) else source)
         names = list(reader.sheet_names)
         if not names:
             raise UnreadableFileError(file, "the workbook has no sheets")
@@ -231,7 +236,7 @@ def load_xlsx(data: bytes, *, file: str, sheet: str | None, limits: ArchiveLimit
         raise UnreadableFileError(file, f"sheet {names[index]!r} is empty")
     frame = frame.rename({c: f"c{i}" for i, c in enumerate(frame.columns)})
     frame = frame.with_columns(pl.all().cast(pl.String))
-    first = _first_cell_row(data, index)
+    first = _first_cell_row(source, index)
     grid = Grid(frame, first_row=first or 1)
     if first is None:
         grid.notes.append("row numbers assume the sheet's data starts on row 1 (no cell references found)")
@@ -255,11 +260,13 @@ def _parquet_cell_strings(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(exprs)
 
 
-def load_parquet(data: bytes, *, file: str) -> Grid:
+def load_parquet(source: Source, *, file: str) -> Grid:
     """A Parquet table to a string grid whose first row holds the column names."""
-    check_parquet(data, file=file)
+    check_parquet(source, file=file)
     try:
-        frame = _parquet_cell_strings(pl.read_parquet(io.BytesIO(data)))
+        frame = _parquet_cell_strings(
+            pl.read_parquet(source if isinstance(source, Path) else io.BytesIO(source))
+        )
     except BaseException as exc:  # polars/pyarrow raise many types on corrupt pages
         if not isinstance(exc, Exception) and not is_parser_panic(exc):
             raise
@@ -442,9 +449,9 @@ def _clean_column(state: _Cleaning, col: Column, raw: pl.Series, header: str, pr
 
 def _later_duplicates(rows: pl.Series, keys: pl.DataFrame, what: str) -> tuple[pl.Series, pl.Series]:
     """Rows whose key already appeared on an earlier row, and a reason naming that first row."""
+    if keys.n_unique() == keys.height:
+        return pl.repeat(False, rows.len(), eager=True), cells.nulls("reason", rows.len(), pl.String())
     duplicated = keys.is_duplicated()
-    if not duplicated.any():
-        return duplicated, cells.nulls("reason", rows.len(), pl.String())
     frame = keys.with_columns(rows.alias("__row"))
     cols = keys.columns
     first = frame.filter(duplicated).group_by(cols).agg(pl.col("__row").min().alias("__first"))
@@ -600,15 +607,21 @@ def _clean(
     body = body.with_columns(pl.int_range(first_row, first_row + body.height, dtype=pl.Int64).alias("__row"))
     data_cols = [c for c in body.columns if c != "__row"]
     if data_cols:
-        blank = pl.all_horizontal([(pl.col(c).str.strip_chars().fill_null("") == "") for c in data_cols])
+        # Cheap pass first (every cell null or short); only those candidate rows are stripped.
+        short = pl.all_horizontal(
+            [pl.col(c).is_null() | (pl.col(c).str.len_bytes() <= 16) for c in data_cols]
+        )
+        candidates = body.filter(short)
+        blank_rows = candidates.filter(
+            pl.all_horizontal([pl.col(c).str.strip_chars().fill_null("") == "" for c in data_cols])
+        )["__row"]
         flagged = [p.filter(pl.col("severity") == "error")["row"] for p in extra_problems or [] if p.height]
         if flagged:
             # A row whose only content lies beyond the header is not blank: it is misaligned.
-            blank = blank & ~pl.col("__row").is_in(pl.concat(flagged).implode())
-        n_blank = body.select(blank.sum()).item()
-        if n_blank:
-            body = body.filter(~blank)
-            notes.append(f"{n_blank} blank row(s) skipped")
+            blank_rows = blank_rows.filter(~blank_rows.is_in(pl.concat(flagged).implode()))
+        if blank_rows.len():
+            body = body.filter(~pl.col("__row").is_in(blank_rows.implode()))
+            notes.append(f"{blank_rows.len()} blank row(s) skipped")
     header_problems = _header_problem_frame(file, header_row, mapping)
     if (
         table.kind == "audits"
@@ -688,7 +701,8 @@ def _clean(
     keep = ~state.error if state.error is not None else pl.repeat(True, body.height, eager=True)
     if extra_error_rows:
         keep = keep & ~rows.is_in(pl.concat(extra_error_rows).implode())
-    frame = frame.filter(keep)
+    if not keep.all():
+        frame = frame.filter(keep)
     rejects = pl.concat(
         [p.select(list(REJECTS_SCHEMA)).cast(pl.Schema(REJECTS_SCHEMA)) for p in state.problems],
         how="vertical",
@@ -700,25 +714,6 @@ def _clean(
 # --- entry points --------------------------------------------------------------------------------
 
 
-def _read_bytes(path: Path, max_bytes: int) -> bytes:
-    file = str(path)
-    try:
-        size = path.stat().st_size
-        if path.is_dir():
-            raise UnreadableFileError(file, "is a directory, not a file")
-        if size > max_bytes:
-            raise UnreadableFileError(
-                file, f"the file is {size / MIB:,.0f} MiB (limit {max_bytes / MIB:,.0f} MiB)"
-            )
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise UnreadableFileError(file, "no such file") from None
-    except PermissionError:
-        raise UnreadableFileError(file, "permission denied") from None
-    except OSError as exc:
-        raise UnreadableFileError(file, f"cannot be read: {exc.strerror or exc}") from None
-
-
 def _looks_like_table(text_head: str, kind: str) -> bool:
     first = next((line for line in text_head.splitlines() if line.strip()), "")
     for sep in _SEPARATORS:
@@ -728,10 +723,11 @@ def _looks_like_table(text_head: str, kind: str) -> bool:
     return False
 
 
-def _read_enforcement_text(data: bytes, *, file: str, strict: bool) -> ReadResult:
+def _read_enforcement_text(source: Source, *, file: str) -> ReadResult:
     from risk_engine.io.uflpa import parse_uflpa_lines
 
-    check_utf8_text(data, file=file)
+    check_utf8_text(source, file=file)
+    data = source.read_bytes() if isinstance(source, Path) else source
     text = data.decode("utf-8-sig")
     frame, rejects = parse_uflpa_lines(text, file=file)
     rejects = rejects.select(list(REJECTS_SCHEMA)).cast(pl.Schema(REJECTS_SCHEMA))
@@ -739,6 +735,37 @@ def _read_enforcement_text(data: bytes, *, file: str, strict: bool) -> ReadResul
         raise UnreadableFileError(file, "the text holds no UFLPA entries")
     rows_read = frame.height + rejects.filter(pl.col("severity") == "error")["row"].n_unique()
     return ReadResult(frame, rejects, file, "enforcement", rows_read, ("read as UFLPA Entity List text",))
+
+
+def read_source(
+    source: Source,
+    *,
+    file: str,
+    kind: Kind | str,
+    sheet: str | None = None,
+    strict: bool = True,
+    limits: ArchiveLimits = DEFAULT_LIMITS,
+) -> ReadResult:
+    """Read one input from a path (streamed) or bytes: sniff, check, load and clean.
+
+    ``file`` names the input in every message; ``strict=False`` reports unusable headers in the
+    rejects instead of raising (``validate`` uses it to list everything at once).
+    """
+    table = contract(kind)
+    extension = Path(file).suffix.lower()
+    head = read_head(source, 65536)
+    fmt = sniff_format(head[:8192], file=file, extension=extension)
+    if fmt == "xlsx":
+        grid = load_xlsx(source, file=file, sheet=sheet, limits=limits)
+    elif fmt == "parquet":
+        grid = load_parquet(source, file=file)
+    else:
+        if table.kind == "enforcement":
+            text_head = head.decode("utf-8", errors="replace")
+            if extension in _TEXT_EXTENSIONS or not _looks_like_table(text_head, table.kind):
+                return _read_enforcement_text(source, file=file)
+        grid = load_csv(source, file=file)
+    return clean_grid(grid, table.kind, file=file, strict=strict)
 
 
 def read_bytes(
@@ -750,21 +777,32 @@ def read_bytes(
     strict: bool = True,
     limits: ArchiveLimits = DEFAULT_LIMITS,
 ) -> ReadResult:
-    """Read one input from its bytes: sniff, check, load and clean (``file`` names it in messages)."""
-    table = contract(kind)
-    extension = Path(file).suffix.lower()
-    fmt = sniff_format(data[:8192], file=file, extension=extension)
-    if fmt == "xlsx":
-        grid = load_xlsx(data, file=file, sheet=sheet, limits=limits)
-    elif fmt == "parquet":
-        grid = load_parquet(data, file=file)
-    else:
-        if table.kind == "enforcement":
-            head = data[:65536].decode("utf-8", errors="replace")
-            if extension in _TEXT_EXTENSIONS or not _looks_like_table(head, table.kind):
-                return _read_enforcement_text(data, file=file, strict=strict)
-        grid = load_csv(data, file=file)
-    return clean_grid(grid, table.kind, file=file, strict=strict)
+    """Read one input held in memory (see ``read_source``)."""
+    return read_source(bytes(data), file=file, kind=kind, sheet=sheet, strict=strict, limits=limits)
+
+
+def check_file(path: Path, max_bytes: int) -> Path:
+    """Refuse a path that is missing, not a regular file, unreadable or larger than ``max_bytes``."""
+    file = str(path)
+    try:
+        if path.is_dir():
+            raise UnreadableFileError(file, "is a directory, not a file")
+        if path.exists() and not path.is_file():
+            raise UnreadableFileError(file, "is not a regular file (device, pipe or socket)")
+        size = path.stat().st_size
+        with path.open("rb"):
+            pass
+    except FileNotFoundError:
+        raise UnreadableFileError(file, "no such file") from None
+    except PermissionError:
+        raise UnreadableFileError(file, "permission denied") from None
+    except OSError as exc:
+        raise UnreadableFileError(file, f"cannot be read: {exc.strerror or exc}") from None
+    if size > max_bytes:
+        raise UnreadableFileError(
+            file, f"the file is {size / MIB:,.0f} MiB (limit {max_bytes / MIB:,.0f} MiB)"
+        )
+    return path
 
 
 def read_table(
@@ -776,8 +814,8 @@ def read_table(
     when the header does not fit the contract; row-level problems go to ``ReadResult.rejects``.
     """
     contract(kind)
-    path = Path(path)
-    return read_bytes(_read_bytes(path, max_bytes), file=str(path), kind=kind, sheet=sheet)
+    path = check_file(Path(path), max_bytes)
+    return read_source(path, file=str(path), kind=kind, sheet=sheet)
 
 
 def read_upload(

@@ -14,7 +14,8 @@ import codecs
 import io
 import zipfile
 from dataclasses import dataclass
-from typing import Literal
+from pathlib import Path
+from typing import BinaryIO, Literal
 
 from risk_engine.errors import UnreadableFileError
 
@@ -139,46 +140,70 @@ def _control_ratio(text: str) -> float:
     return controls / len(text)
 
 
-def check_utf8_text(data: bytes, *, file: str) -> None:
-    """Refuse bytes that are not UTF-8 text, naming the encoding they seem to use and where.
+Source = bytes | Path
+"""A file's content in memory (uploads) or its path (files are streamed, never loaded whole)."""
 
-    Decodes incrementally in 1 MiB slices so a large file is never held twice as ``str``.
+
+def open_source(source: Source) -> BinaryIO:
+    """A binary stream over a source (``io.BytesIO`` shares the bytes without copying them)."""
+    return source.open("rb") if isinstance(source, Path) else io.BytesIO(source)
+
+
+def source_size(source: Source) -> int:
+    """The size of a source in bytes."""
+    return source.stat().st_size if isinstance(source, Path) else len(source)
+
+
+def read_head(source: Source, n: int) -> bytes:
+    """The first ``n`` bytes of a source."""
+    if isinstance(source, Path):
+        with source.open("rb") as stream:
+            return stream.read(n)
+    return source[:n]
+
+
+def check_utf8_text(source: Source, *, file: str) -> None:
+    """Refuse content that is not UTF-8 text, naming the encoding it seems to use and where.
+
+    Streams in slices of about 1 MiB that end at a newline (which never splits a UTF-8 sequence,
+    so error offsets are exact); a large file is never held whole, nor twice as ``str``.
     """
-    if not data:
+    head = read_head(source, 4096)
+    if not head:
         raise UnreadableFileError(file, "the file is empty (0 bytes)")
-    start = 3 if data.startswith(codecs.BOM_UTF8) else 0
-    if len(data) == start:
+    start = 3 if head.startswith(codecs.BOM_UTF8) else 0
+    if len(head) == start:
         raise UnreadableFileError(file, "the file holds only a byte-order mark, no data")
-    hint = text_encoding_hint(data)
+    hint = text_encoding_hint(head)
     if hint is not None and hint.startswith(("UTF-16", "UTF-32")):
         raise UnreadableFileError(
             file, f"the text is encoded as {hint}, not UTF-8; re-save it as 'CSV UTF-8' and try again"
         )
-    if b"\x00" in data:
-        pos = data.index(b"\x00")
-        line = data.count(b"\n", 0, pos) + 1
-        raise UnreadableFileError(
-            file, f"binary data, not CSV text: NUL byte at line {line} (byte offset {pos})"
-        )
-    offset = start
-    while offset < len(data):
-        # Slices end at a newline, which never splits a UTF-8 sequence, so error offsets are exact.
-        end = data.find(b"\n", offset + _SCAN_CHUNK)
-        end = len(data) if end < 0 else end + 1
-        try:
-            text = data[offset:end].decode("utf-8")
-        except UnicodeDecodeError as exc:
-            pos = offset + exc.start
-            line = data.count(b"\n", 0, pos) + 1
-            guess = text_encoding_hint(data[pos : pos + 4096]) or "an unknown encoding"
-            msg = (
-                f"the text is not valid UTF-8 (byte 0x{data[pos]:02X} at line {line}, byte offset {pos}); "
-                f"it looks like {guess}. Re-save it as 'CSV UTF-8' and try again"
-            )
-            raise UnreadableFileError(file, msg) from None
-        if offset == start and _control_ratio(text[:4096]) > 0.05:
-            raise UnreadableFileError(file, "binary data, not CSV text: too many control characters")
-        offset = end
+    offset = 0
+    lines_before = 0
+    with open_source(source) as stream:
+        while chunk := stream.read(_SCAN_CHUNK) + stream.readline():
+            if b"\x00" in chunk:
+                pos = chunk.index(b"\x00")
+                line = lines_before + chunk.count(b"\n", 0, pos) + 1
+                raise UnreadableFileError(
+                    file, f"binary data, not CSV text: NUL byte at line {line} (byte offset {offset + pos})"
+                )
+            try:
+                text = chunk.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                pos = exc.start
+                line = lines_before + chunk.count(b"\n", 0, pos) + 1
+                guess = text_encoding_hint(chunk[pos : pos + 4096]) or "an unknown encoding"
+                msg = (
+                    f"the text is not valid UTF-8 (byte 0x{chunk[pos]:02X} at line {line}, byte offset "
+                    f"{offset + pos}); it looks like {guess}. Re-save it as 'CSV UTF-8' and try again"
+                )
+                raise UnreadableFileError(file, msg) from None
+            if offset == 0 and _control_ratio(text[start : start + 4096]) > 0.05:
+                raise UnreadableFileError(file, "binary data, not CSV text: too many control characters")
+            offset += len(chunk)
+            lines_before += chunk.count(b"\n")
 
 
 def _scan_part_for_dtd(archive: zipfile.ZipFile, info: zipfile.ZipInfo, *, file: str) -> None:
@@ -206,10 +231,10 @@ def _scan_part_for_dtd(archive: zipfile.ZipFile, info: zipfile.ZipInfo, *, file:
             tail = window[-overlap:]
 
 
-def check_xlsx_archive(source: bytes, *, file: str, limits: ArchiveLimits = DEFAULT_LIMITS) -> None:
+def check_xlsx_archive(source: Source, *, file: str, limits: ArchiveLimits = DEFAULT_LIMITS) -> None:
     """Inspect an XLSX archive before parsing: structure, size, ratio, and DTD-free XML parts."""
     try:
-        archive = zipfile.ZipFile(io.BytesIO(source))
+        archive = zipfile.ZipFile(source if isinstance(source, Path) else io.BytesIO(source))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
         raise UnreadableFileError(file, f"not a readable XLSX (ZIP) archive: {exc}") from None
     with archive:
@@ -254,16 +279,21 @@ def check_xlsx_archive(source: bytes, *, file: str, limits: ArchiveLimits = DEFA
 
 
 def check_parquet(
-    source: bytes, *, file: str, max_uncompressed: int = DEFAULT_LIMITS.max_total_uncompressed
+    source: Source, *, file: str, max_uncompressed: int = DEFAULT_LIMITS.max_total_uncompressed
 ) -> int:
     """Check a Parquet file's footer and declared size before reading; returns its row count."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    if len(source) < 12 or not source.endswith(_PARQUET_MAGIC):
+    size = source_size(source)
+    with open_source(source) as stream:
+        stream.seek(max(size - 4, 0))
+        tail = stream.read(4)
+    if size < 12 or tail != _PARQUET_MAGIC:
         raise UnreadableFileError(file, "a truncated or corrupt Parquet file (no footer)")
     try:
-        meta = pq.ParquetFile(pa.BufferReader(source)).metadata
+        reader = pq.ParquetFile(str(source) if isinstance(source, Path) else pa.BufferReader(source))
+        meta = reader.metadata
         total = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
         rows = int(meta.num_rows)
     except BaseException as exc:  # pyarrow raises many unrelated types on corrupt footers

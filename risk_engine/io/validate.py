@@ -14,7 +14,8 @@ from pathlib import Path
 import polars as pl
 
 from risk_engine.errors import InputError, InputSchemaError
-from risk_engine.io.readers import DEFAULT_MAX_BYTES, ReadResult, _read_bytes, empty_rejects, read_bytes
+from risk_engine.io.readers import DEFAULT_MAX_BYTES, ReadResult, check_file, empty_rejects, read_source
+from risk_engine.io.safety import Source
 from risk_engine.schemas import contract
 
 _MAX_VALUE_CHARS = 80
@@ -100,9 +101,13 @@ def report_from_result(result: ReadResult) -> ValidationReport:
 
 def validate_bytes(data: bytes, *, file: str, kind: str, sheet: str | None = None) -> ValidationReport:
     """Validate an in-memory file (as the API receives it)."""
+    return _validate(bytes(data), file=file, kind=kind, sheet=sheet)
+
+
+def _validate(source: Source, *, file: str, kind: str, sheet: str | None) -> ValidationReport:
     table = contract(kind)
     try:
-        result = read_bytes(data, file=file, kind=table.kind, sheet=sheet, strict=False)
+        result = read_source(source, file=file, kind=table.kind, sheet=sheet, strict=False)
     except InputSchemaError as exc:
         problems = pl.DataFrame(
             [
@@ -131,8 +136,8 @@ def validate_file(
     table = contract(kind)
     file = str(path)
     try:
-        data = _read_bytes(Path(path), max_bytes)
+        checked = check_file(Path(path), max_bytes)
     except InputError as exc:
         reason = getattr(exc, "reason", None) or str(exc)
         return ValidationReport(file, table.kind, 0, 0, empty_rejects(), unreadable=reason)
-    return validate_bytes(data, file=file, kind=table.kind, sheet=sheet)
+    return _validate(checked, file=file, kind=table.kind, sheet=sheet)
