@@ -47,16 +47,21 @@ def _h(p: float) -> float:
     return min(_MAX_HAZARD, -math.log1p(-max(0.0, p)))
 
 
+_EDGE_FIELDS = ("src", "dst", "hs4", "source", "n_shipments", "share_imputed", "last_date", "src_country")
+
+
 @dataclass
 class _Hazards:
-    """Per-node and per-edge hazards of the point run, clipped to finite values."""
+    """Per-node and per-edge hazards of the point run as Python lists (fast scalar access), finite."""
 
-    total: np.ndarray
-    local: np.ndarray
-    backfill: np.ndarray
-    edge: np.ndarray
-    in_start: np.ndarray
-    in_order: np.ndarray
+    total: list[float]
+    local: list[float]
+    backfill: list[float]
+    edge: list[float]
+    incoming: list[list[int]]
+    src: list[int]
+    group: list[int]
+    edge_columns: dict[str, list[Any]]
 
 
 def _hazards(arrays: GraphArrays, run: PropagationResult) -> _Hazards:
@@ -65,15 +70,28 @@ def _hazards(arrays: GraphArrays, run: PropagationResult) -> _Hazards:
     backfill = np.minimum(np.nan_to_num(run.backfill_hazard, posinf=_MAX_HAZARD), _MAX_HAZARD)
     edge = np.minimum(np.nan_to_num(run.edge_hazard, posinf=_MAX_HAZARD), _MAX_HAZARD)
     upstream = np.bincount(arrays.dst, weights=edge, minlength=n) if edge.size else np.zeros(n)
-    order = np.argsort(arrays.dst, kind="stable")
-    start = np.zeros(n + 1, dtype=np.int64)
-    if arrays.dst.size:
-        np.cumsum(np.bincount(arrays.dst, minlength=n), out=start[1:])
-    return _Hazards(local + backfill + upstream, local, backfill, edge, start, order)
+    incoming: list[list[int]] = [[] for _ in range(n)]
+    for e in np.flatnonzero(edge > 0).tolist():
+        incoming[int(arrays.dst[e])].append(e)
+    return _Hazards(
+        total=(local + backfill + upstream).tolist(),
+        local=local.tolist(),
+        backfill=backfill.tolist(),
+        edge=edge.tolist(),
+        incoming=incoming,
+        src=arrays.src.tolist(),
+        group=arrays.group.tolist(),
+        edge_columns={
+            f: arrays.edges.get_column(f).to_list()
+            if f in arrays.edges.columns
+            else [None] * arrays.edges.height
+            for f in _EDGE_FIELDS
+        },
+    )
 
 
 def decompose_paths(
-    v: int, arrays: GraphArrays, hz: _Hazards, *, max_depth: int, min_share: float = _MIN_PATH_SHARE
+    v: int, hz: _Hazards, *, max_depth: int, min_share: float = _MIN_PATH_SHARE
 ) -> list[dict[str, Any]]:
     """Path contributions to node ``v``'s hazard: dicts with ``nodes`` (v first), ``edges``, ``kind``, ``share``."""
     out: list[dict[str, Any]] = []
@@ -93,12 +111,9 @@ def decompose_paths(
         back = weight * hz.backfill[node] / total
         if back > 0:
             out.append({"nodes": nodes, "edges": edges, "kind": "backfill", "share": back})
-        for j in range(hz.in_start[node], hz.in_start[node + 1]):
-            e = int(hz.in_order[j])
+        for e in hz.incoming[node]:
             w = weight * hz.edge[e] / total
-            if w <= 0:
-                continue
-            u = int(arrays.src[e])
+            u = hz.src[e]
             if w < min_share or depth + 1 > max_depth or u in nodes:
                 other += w
                 continue
@@ -116,21 +131,17 @@ def hazard_split(v: int, arrays: GraphArrays, hz: _Hazards) -> dict[str, Any]:
     if total <= 0:
         return {"local": 0.0, "backfill": 0.0, "upstream": []}
     groups: dict[int, list[tuple[int, float]]] = {}
-    for j in range(hz.in_start[v], hz.in_start[v + 1]):
-        e = int(hz.in_order[j])
-        if hz.edge[e] > 0:
-            groups.setdefault(int(arrays.group[e]), []).append((e, hz.edge[e] / total))
-    edges = arrays.edges
+    for e in hz.incoming[v]:
+        groups.setdefault(hz.group[e], []).append((e, hz.edge[e] / total))
     upstream: list[dict[str, Any]] = []
-    for _g, members in groups.items():
-        e0 = members[0][0]
-        label = f"{edges['src_country'][e0] or '??'}/{edges['hs4'][e0] or '????'}"
+    for members in groups.values():
+        row = _edge_row(members[0][0], arrays, hz)
         upstream.append(
             {
-                "group": label,
+                "group": f"{row['src_country'] or '??'}/{row['hs4'] or '????'}",
                 "share": round(sum(s for _, s in members), 4),
                 "members": [
-                    {"entity": arrays.node_ids[int(arrays.src[e])], "share": round(s, 4)}
+                    {"entity": arrays.node_ids[hz.src[e]], "share": round(s, 4)}
                     for e, s in sorted(members, key=lambda m: -m[1])
                 ],
             }
@@ -143,8 +154,13 @@ def hazard_split(v: int, arrays: GraphArrays, hz: _Hazards) -> dict[str, Any]:
     }
 
 
-def _edge_payload(e: int, arrays: GraphArrays) -> dict[str, Any]:
-    row = arrays.edges.row(e, named=True)
+def _edge_row(e: int, arrays: GraphArrays, hz: _Hazards) -> dict[str, Any]:
+    del arrays
+    return {f: hz.edge_columns[f][e] for f in _EDGE_FIELDS}
+
+
+def _edge_payload(e: int, arrays: GraphArrays, hz: _Hazards) -> dict[str, Any]:
+    row = _edge_row(e, arrays, hz)
     return {
         "from": row["src"],
         "to": row["dst"],
@@ -247,7 +263,7 @@ def explain_entity(
 ) -> dict[str, Any]:
     """The §3.9 payload of node ``v`` (index into ``arrays.node_ids``)."""
     ids = arrays.node_ids
-    parts = decompose_paths(v, arrays, hz, max_depth=params.propagation.max_depth)
+    parts = decompose_paths(v, hz, max_depth=params.propagation.max_depth)
     listed = sorted((p for p in parts if p["kind"] != "other_paths"), key=lambda p: -p["share"])
     top_paths = []
     for p in listed[:top]:
@@ -257,7 +273,7 @@ def explain_entity(
             "kind": p["kind"],
         }
         if p["edges"]:
-            entry["edges"] = [_edge_payload(e, arrays) for e in p["edges"]]
+            entry["edges"] = [_edge_payload(e, arrays, hz) for e in p["edges"]]
         top_paths.append(entry)
     # ILO indicators: the entity's own findings and those of upstream entities on its paths,
     # ranked by (share of hazard through that entity's local risk) x (finding contribution).
@@ -304,6 +320,10 @@ def explain_entity(
         "versions": dict(versions),
         "note": "A score is a prioritisation signal for due diligence, never a finding that forced labour exists.",
     }
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str, separators=(", ", ": "))
 
 
 def _flag_payloads(flags: pl.DataFrame) -> dict[str, list[dict[str, Any]]]:
@@ -364,10 +384,17 @@ def explain_all(
             versions=versions,
             top=top,
         )
-        out_flags.append(json.dumps(payload["flags"], ensure_ascii=False, default=str))
-        out_paths.append(json.dumps(payload["top_paths"], ensure_ascii=False, default=str))
-        out_ind.append(json.dumps(payload["top_indicators"], ensure_ascii=False, default=str))
-        out_expl.append(json.dumps(payload, ensure_ascii=False, default=str))
+        pieces = {key: _dumps(payload.pop(key)) for key in ("flags", "top_paths", "top_indicators")}
+        out_flags.append(pieces["flags"])
+        out_paths.append(pieces["top_paths"])
+        out_ind.append(pieces["top_indicators"])
+        # the full payload reuses the three serialised pieces instead of encoding them twice
+        rest = _dumps(payload)
+        out_expl.append(
+            rest[:-1]
+            + f', "flags": {pieces["flags"]}, "top_paths": {pieces["top_paths"]},'
+            + f' "top_indicators": {pieces["top_indicators"]}}}'
+        )
     return pl.DataFrame(
         {
             "entity_id": arrays.node_ids,

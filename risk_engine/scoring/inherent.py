@@ -24,7 +24,7 @@ import polars as pl
 from risk_engine.errors import ReferenceDataError
 from risk_engine.scoring.registry import InherentParams, Params
 
-CountryIndexKind = Literal["shipped", "gsi"]
+CountryIndexKind = Literal["shipped", "gsi", "user"]
 
 OVERRIDE_XUAR = "XUAR_LOCATED"
 OVERRIDE_DPRK = "DPRK"
@@ -316,18 +316,15 @@ def load_inherent_reference(
         raise ReferenceDataError(msg) from exc
     kind: CountryIndexKind = "shipped"
     if gsi_path is not None:
-        country_index = gsi_country_index(ref.load_gsi(gsi_path))
+        ci = ref.country_index_from_gsi(ref.load_gsi(gsi_path), countries=ref.load_countries())
         kind = "gsi"
         versions["country_index"] = f"gsi:{gsi_path.name}"
     else:
         ci = ref.load_country_index()
-        c_col = _pick(ci, ("C", "c", "C_c", "country_index", "index"), "country index")
-        country_index = ci.select(pl.col("iso2"), pl.col(c_col).cast(pl.Float64).alias("C"))
-        if "missing" in ci.columns:
-            country_index = country_index.with_columns(
-                C=pl.when(ci.get_column("missing").fill_null(False)).then(None).otherwise(pl.col("C"))
-            )
-        versions["country_index"] = "shipped"
+        versions["country_index"] = (
+            str(ci.get_column("index_version")[0]) if "index_version" in ci.columns else "shipped"
+        )
+    country_index = normalise_country_index(ci)
     sector = ref.load_sector_index()
     s_code = _pick(sector, ("hs_prefix", "hs_code", "hscode", "hs", "code"), "sector index")
     s_val = _pick(sector, ("S", "S_p", "s_p", "sector_index", "score"), "sector index")
@@ -358,6 +355,21 @@ def load_inherent_reference(
     )
 
 
+def normalise_country_index(ci: pl.DataFrame) -> pl.DataFrame:
+    """``iso2, C`` from a country-index frame (``C_c`` or ``C``); rows flagged ``missing`` get a null C.
+
+    A null C is filled later with the median (90th percentile in R_high) and lowers the coverage index,
+    so a country without data is never read as low risk.
+    """
+    c_col = _pick(ci, ("C_c", "C", "c", "country_index", "index"), "country index")
+    out = ci.select(pl.col("iso2").cast(pl.String), pl.col(c_col).cast(pl.Float64).alias("C"))
+    if "missing" in ci.columns:
+        out = out.with_columns(
+            C=pl.when(ci.get_column("missing").fill_null(False)).then(None).otherwise(pl.col("C"))
+        )
+    return out.filter(pl.col("iso2").is_not_null()).unique("iso2", keep="first", maintain_order=True)
+
+
 def tvpra_hs_table(
     tvpra: pl.DataFrame, goods_hs: pl.DataFrame, *, edition: str | None = None
 ) -> pl.DataFrame:
@@ -385,50 +397,25 @@ def tvpra_hs_table(
         pl.col("_edition").alias("edition"),
     )
     g_code = _pick(goods_hs, ("hs_prefix", "hs_code", "hscode", "hs", "code"), "goods->HS crosswalk")
+    link = pl.col("link").cast(pl.String) if "link" in goods_hs.columns else pl.lit("direct")
     gx = goods_hs.select(
         pl.col("good").cast(pl.String).str.to_lowercase().alias("_good_key"),
         _hs_prefix(g_code).alias("hs_prefix"),
+        (link == "derived").fill_null(False).alias("_derived"),
     ).filter(pl.col("hs_prefix").str.len_chars() >= 2)
+    # A "derived" code (cotton yarn for the good Cotton) is a downstream product of the listed good: a
+    # forced-labour listing reaches it as T_ds, a child-labour-only listing stays T_cl (never stronger
+    # than the listing of the good itself).
     return (
         t.with_columns(pl.col("good").str.to_lowercase().alias("_good_key"))
         .join(gx, on="_good_key", how="inner")
-        .drop("_good_key")
+        .with_columns(
+            downstream=pl.col("downstream") | (pl.col("_derived") & pl.col("forced")),
+            forced=pl.col("forced") & ~pl.col("_derived"),
+        )
+        .drop("_good_key", "_derived")
         .unique()
         .sort("iso2", "hs_prefix", "good")
-    )
-
-
-def gsi_country_index(gsi: pl.DataFrame) -> pl.DataFrame:
-    """The GSI formula of §3.2: ``0.5 pct_rank(prevalence) + 0.3 vulnerability/100 + 0.2 (1 - response/100)``.
-
-    Components a file lacks are left out and the remaining weights renormalised (recorded in the
-    ``components`` column), so a prevalence-only file still gives a prevalence-rank index.
-    """
-    from risk_engine.scoring.registry import get_methodology
-
-    p = get_methodology("fl-v1").params.inherent
-    prev = _pick(gsi, ("prevalence_per_1000", "prevalence", "est_prevalence"), "GSI file")
-    vuln = next(
-        (c for c in ("vulnerability", "vulnerability_total", "gsi_vuln_total") if c in gsi.columns), None
-    )
-    resp = next((c for c in ("government_response", "government_response_total") if c in gsi.columns), None)
-    g = gsi.filter(pl.col("iso2").is_not_null())
-    parts = [
-        (p.gsi_weight_prevalence_rank, pl.col(prev).cast(pl.Float64).rank("average") / pl.col(prev).count())
-    ]
-    names = ["prevalence_rank"]
-    if vuln is not None:
-        parts.append((p.gsi_weight_vulnerability, pl.col(vuln).cast(pl.Float64) / 100.0))
-        names.append("vulnerability")
-    if resp is not None:
-        parts.append((p.gsi_weight_government_response, 1.0 - pl.col(resp).cast(pl.Float64) / 100.0))
-        names.append("government_response")
-    total_w = sum(w for w, _ in parts)
-    expr = sum((w / total_w) * e for w, e in parts)
-    return g.select(
-        pl.col("iso2").cast(pl.String),
-        pl.when(pl.col(prev).is_null()).then(None).otherwise(expr).clip(0.0, 1.0).alias("C"),
-        pl.lit(",".join(names)).alias("components"),
     )
 
 

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,7 +29,13 @@ from numpy.typing import NDArray
 from risk_engine import __version__
 from risk_engine.schemas import REJECTS_SCHEMA
 from risk_engine.scoring import bands, coverage, evidence, explain
-from risk_engine.scoring.inherent import InherentReference, inherent_risk, load_inherent_reference
+from risk_engine.scoring.inherent import (
+    CountryIndexKind,
+    InherentReference,
+    inherent_risk,
+    load_inherent_reference,
+    normalise_country_index,
+)
 from risk_engine.scoring.propagate import PropagationInput, PropagationResult, propagate
 from risk_engine.scoring.registry import Methodology, Params
 
@@ -364,19 +371,21 @@ def score_graph(
 ) -> ScoreTables:
     """Score every entity of ``graph`` (see the module docstring); nothing is read from disk here.
 
-    ``country_index`` (``iso2, C``) replaces the country index (e.g. a GSI-based one or illustrative
-    values); ``reference`` replaces the whole inherent-risk reference (tests, validation).
+    ``country_index`` replaces the country index: a frame with ``iso2`` and ``C_c`` (or ``C``), such as
+    ``risk_engine.reference.country_index_from_gsi`` builds from a user-supplied GSI file (recorded as
+    ``gsi`` when it carries ``gsi_components``, else ``user``). ``reference`` replaces the whole
+    inherent-risk reference (a newer TVPRA edition, tests, validation). The versions stamped on every
+    row say which country index ran.
     """
     params = methodology.params
     ref = reference if reference is not None else load_inherent_reference()
     if country_index is not None:
-        ref = InherentReference(
-            country_index=country_index.select(pl.col("iso2").cast(pl.String), pl.col("C").cast(pl.Float64)),
-            sector_index=ref.sector_index,
-            tvpra=ref.tvpra,
-            uflpa_priority=ref.uflpa_priority,
-            country_index_kind=ref.country_index_kind if reference is not None else "gsi",
-            versions={**ref.versions, "country_index": "user-supplied"},
+        kind: CountryIndexKind = "gsi" if "gsi_components" in country_index.columns else "user"
+        ref = dataclasses.replace(
+            ref,
+            country_index=normalise_country_index(country_index),
+            country_index_kind=kind,
+            versions={**ref.versions, "country_index": kind},
         )
     nodes = _node_frame(graph.nodes)
     arrays, graph_issues = graph_arrays(nodes, graph.edges, params=params)

@@ -8,10 +8,10 @@ import pytest
 from risk_engine.scoring.inherent import (
     OVERRIDE_XUAR,
     InherentReference,
-    gsi_country_index,
     inherent_from_terms,
     inherent_risk,
     inherent_terms,
+    load_inherent_reference,
     tvpra_hs_table,
     uscc_is_xuar,
     xuar_evidence,
@@ -245,13 +245,49 @@ def test_tvpra_hs_table_picks_an_edition_and_maps_goods():
     assert tvpra_hs_table(tvpra, goods, edition="2018").height == 1
 
 
-def test_gsi_formula_renormalises_when_components_are_missing():
-    gsi = pl.DataFrame({"iso2": ["A", "B", "C", "D"], "prevalence_per_1000": [1.0, 2.0, 10.0, None]})
-    idx = gsi_country_index(gsi)
-    c = dict(zip(idx["iso2"], idx["C"], strict=True))
-    assert c["A"] < c["B"] < c["C"] == pytest.approx(1.0)
-    assert c["D"] is None
-    assert idx["components"][0] == "prevalence_rank"
-    full = gsi_country_index(gsi.with_columns(vulnerability=pl.lit(50.0), government_response=pl.lit(50.0)))
-    assert full["components"][0] == "prevalence_rank,vulnerability,government_response"
-    assert full.filter(pl.col("iso2") == "C")["C"][0] == pytest.approx(0.5 * 1.0 + 0.3 * 0.5 + 0.2 * 0.5)
+def test_derived_crosswalk_codes_are_downstream_listings():
+    tvpra = pl.DataFrame(
+        {
+            "iso2": ["CN", "UZ"],
+            "good": ["Cotton", "Cotton"],
+            "edition": ["2022", "2022"],
+            "forced_labor": [True, False],
+            "child_labor": [True, True],
+        }
+    )
+    goods = pl.DataFrame(
+        {"good": ["Cotton", "Cotton"], "hs_code": ["5201", "5205"], "link": ["direct", "derived"]}
+    )
+    t = {(r["iso2"], r["hs_prefix"]): r for r in tvpra_hs_table(tvpra, goods).iter_rows(named=True)}
+    assert t[("CN", "5201")]["forced"] and not t[("CN", "5201")]["downstream"]
+    assert t[("CN", "5205")]["downstream"] and not t[("CN", "5205")]["forced"]
+    # a child-labour-only listing stays a child-labour listing downstream
+    assert not t[("UZ", "5205")]["downstream"] and t[("UZ", "5205")]["child"]
+
+
+def test_shipped_reference_loads_and_scores():
+    ref = load_inherent_reference()
+    assert ref.country_index_kind == "shipped"
+    assert ref.country_index.height > 190
+    assert ref.tvpra.height > 0 and ref.versions["tvpra"] == "2022"
+    out = inherent_risk(
+        entities(
+            [("cn-yarn", "CN", None, None, None, ["5205"]), ("de-machines", "DE", None, None, None, ["8479"])]
+        ),
+        params=P,
+        reference=ref,
+    )
+    r = {row["entity_id"]: row for row in out.iter_rows(named=True)}
+    assert r["cn-yarn"]["t_ds"] and r["cn-yarn"]["u"]
+    assert r["cn-yarn"]["inherent"] > r["de-machines"]["inherent"]
+    assert all(0 < v <= IP.cap for v in out["inherent"])
+
+
+def test_user_supplied_gsi_switches_the_country_index(tmp_path):
+    path = tmp_path / "gsi.csv"
+    path.write_text("country,prevalence_per_1000\nNorth Korea,104.6\nGermany,0.6\nIndia,8.0\nBrazil,5.0\n")
+    ref = load_inherent_reference(gsi_path=path)
+    assert ref.country_index_kind == "gsi"
+    assert ref.versions["country_index"] == "gsi:gsi.csv"
+    c = dict(ref.country_index.drop_nulls().iter_rows())
+    assert c["KP"] > c["IN"] > c["BR"] > c["DE"]

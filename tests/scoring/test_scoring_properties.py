@@ -1,0 +1,329 @@
+"""Hypothesis properties of fl-v1: bounded scores, monotone in evidence, the inherent cap."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from risk_engine.scoring.evidence import audit_evidence
+from risk_engine.scoring.inherent import InherentReference, inherent_risk, inherent_terms
+from risk_engine.scoring.registry import get_methodology
+from risk_engine.scoring.score import score_graph
+
+M = get_methodology("fl-v1")
+P = M.params
+AS_OF = date(2025, 6, 30)
+COUNTRIES = ["CN", "IN", "BD", "DE", "TR", "XX"]  # XX: no index value
+HS = ["5205", "5208", "6204", "8541", "0302", "9999"]
+GRADES = ["critical", "major", "minor", "observation", "bogus", None]
+STATUSES = ["open", "cap_agreed", "closed_desktop", "closed_verified", "closed_verified_with_remedy", None]
+SCOPES = ["systemic", "isolated", None]
+GRADE_ORDER = ["observation", "minor", "major", "critical"]
+STATUS_ORDER = ["closed_verified_with_remedy", "closed_verified", "closed_desktop", "cap_agreed", "open"]
+
+# score_graph costs ~0.1-0.3 s per call (hundreds of small polars operations): keep these example counts modest.
+SETTINGS = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def reference() -> InherentReference:
+    return InherentReference(
+        country_index=pl.DataFrame({"iso2": ["CN", "IN", "BD", "DE", "TR"], "C": [0.5, 0.55, 0.6, 0.1, 0.4]}),
+        sector_index=pl.DataFrame(
+            {"hs_prefix": ["52", "62", "85", "03"], "sector": ["t", "g", "e", "f"], "S": [0.8, 0.8, 0.6, 1.0]}
+        ),
+        tvpra=pl.DataFrame(
+            {
+                "iso2": ["CN", "IN", "BD"],
+                "hs_prefix": ["5201", "5201", "62"],
+                "good": ["Cotton", "Cotton", "Garments"],
+                "forced": [True, True, True],
+                "child": [True, True, False],
+                "downstream": [False, False, False],
+                "edition": ["2022"] * 3,
+            }
+        ),
+        uflpa_priority=pl.DataFrame({"hs_prefix": ["52", "62"], "material": ["cotton", "cotton"]}),
+    )
+
+
+REF = reference()
+
+
+@dataclass(frozen=True)
+class Graph:
+    nodes: pl.DataFrame
+    edges: pl.DataFrame
+
+
+finding = st.fixed_dictionaries(
+    {
+        "site": st.integers(0, 5),
+        "indicators": st.lists(st.integers(1, 11), min_size=1, max_size=2),
+        "grade": st.sampled_from(GRADES),
+        "status": st.sampled_from(STATUSES),
+        "scope": st.sampled_from(SCOPES),
+        "age_days": st.integers(0, 1500),
+        "m": st.sampled_from([1.0, 0.95, 0.8, 0.5, None]),
+    }
+)
+hit = st.fixed_dictionaries(
+    {
+        "site": st.integers(0, 5),
+        "list": st.sampled_from(["UFLPA", "WRO", "EU_FLR", "OWNERSHIP", "ALLEGATION", "unknown-list"]),
+        "m": st.floats(0.5, 1.0),
+        "age_days": st.integers(0, 1500),
+        "revoked": st.booleans(),
+    }
+)
+
+
+@st.composite
+def graphs(draw):
+    n = draw(st.integers(2, 6))
+    nodes = pl.DataFrame(
+        {
+            "entity_id": [f"n{i}" for i in range(n)],
+            "country": [draw(st.sampled_from([*COUNTRIES, None])) for _ in range(n)],
+            "region": [draw(st.sampled_from([None, "Jiangsu", "Xinjiang"])) for _ in range(n)],
+            "node_type": [
+                draw(st.sampled_from(["supplier", "supplier", "buyer", "logistics"])) for _ in range(n)
+            ],
+            "hs4_list": [draw(st.lists(st.sampled_from(HS), max_size=2)) for _ in range(n)],
+        },
+        schema_overrides={"hs4_list": pl.List(pl.String)},
+    )
+    pairs = draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=10))
+    rows = []
+    for a, b in pairs:
+        rows.append(
+            {
+                "src": f"n{a}",
+                "dst": f"n{b}",
+                "hs4": draw(st.sampled_from(HS)),
+                "source": draw(st.sampled_from(["bol", "supplier_declared", "ownership", "buyer_declared"])),
+                "n_shipments": draw(st.integers(1, 20)),
+                "last_date": AS_OF - timedelta(days=draw(st.integers(0, 2000))),
+                "share": draw(st.floats(0.0, 1.0)),
+                "share_imputed": False,
+                "confidence": draw(st.sampled_from([0.3, 0.4, 0.6, 0.7, 0.9, 1.0])),
+            }
+        )
+    edges = pl.DataFrame(
+        rows,
+        schema={
+            "src": pl.String,
+            "dst": pl.String,
+            "hs4": pl.String,
+            "source": pl.String,
+            "n_shipments": pl.Int64,
+            "last_date": pl.Date,
+            "share": pl.Float64,
+            "share_imputed": pl.Boolean,
+            "confidence": pl.Float64,
+        },
+    )
+    return Graph(nodes, edges)
+
+
+def audits_frame(findings: list[dict]) -> pl.DataFrame:
+    return pl.DataFrame(
+        [
+            {
+                "row": i + 2,
+                "site_entity_id": f"n{f['site']}",
+                "audit_id": f"A{i}",
+                "finding_id": f"F{i}",
+                "audit_date": AS_OF - timedelta(days=f["age_days"]),
+                "audit_type": "announced",
+                "ilo_indicators": f["indicators"],
+                "grade": f["grade"],
+                "scope": f["scope"],
+                "status": f["status"],
+                "source": "third_party_audit",
+                "match_confidence": f["m"],
+            }
+            for i, f in enumerate(findings)
+        ],
+        schema={
+            "row": pl.Int64,
+            "site_entity_id": pl.String,
+            "audit_id": pl.String,
+            "finding_id": pl.String,
+            "audit_date": pl.Date,
+            "audit_type": pl.String,
+            "ilo_indicators": pl.List(pl.Int8),
+            "grade": pl.String,
+            "scope": pl.String,
+            "status": pl.String,
+            "source": pl.String,
+            "match_confidence": pl.Float64,
+        },
+    )
+
+
+def hits_frame(hits: list[dict]) -> pl.DataFrame:
+    return pl.DataFrame(
+        [
+            {
+                "entity_id": f"n{h['site']}",
+                "list": h["list"],
+                "match_probability": h["m"],
+                "listed_date": AS_OF - timedelta(days=h["age_days"]),
+                "revoked_date": AS_OF - timedelta(days=h["age_days"] // 2) if h["revoked"] else None,
+                "list_version": "2025-01-15",
+            }
+            for h in hits
+        ],
+        schema={
+            "entity_id": pl.String,
+            "list": pl.String,
+            "match_probability": pl.Float64,
+            "listed_date": pl.Date,
+            "revoked_date": pl.Date,
+            "list_version": pl.String,
+        },
+    )
+
+
+def score(g: Graph, findings: list[dict], hits: list[dict]) -> pl.DataFrame:
+    out = score_graph(
+        g,
+        audits=audits_frame(findings) if findings else None,
+        enforcement_hits=hits_frame(hits) if hits else None,
+        methodology=M,
+        as_of=AS_OF,
+        reference=REF,
+    )
+    return out.scores.sort("entity_id")
+
+
+@pytest.mark.slow
+@SETTINGS
+@given(graphs(), st.lists(finding, max_size=6), st.lists(hit, max_size=3))
+def test_scores_are_bounded_and_ordered(g, findings, hits):
+    s = score(g, findings, hits)
+    for col in (
+        "score",
+        "score_unfloored",
+        "r_low",
+        "r_high",
+        "dci",
+        "imputed_share",
+        "inherent",
+        "evidence",
+        "local",
+        "propagated",
+    ):
+        values = s.get_column(col).to_list()
+        assert all(v is not None and 0.0 <= v <= 1.0 for v in values), (col, values)
+    eps = 1e-9
+    assert all(
+        lo <= r + eps and r <= hi + eps for lo, r, hi in s.select("r_low", "score_unfloored", "r_high").rows()
+    )
+    assert all(sc >= su - eps for sc, su in s.select("score", "score_unfloored").rows())
+    assert set(s.get_column("band")) <= {"low", "medium", "high", "critical"}
+
+
+@pytest.mark.slow
+@SETTINGS
+@given(graphs(), st.lists(finding, max_size=5), st.lists(hit, max_size=2), finding, st.one_of(st.none(), hit))
+def test_more_evidence_never_lowers_a_score(g, findings, hits, extra_finding, extra_hit):
+    before = score(g, findings, hits)
+    after = score(g, [*findings, extra_finding], [*hits, extra_hit] if extra_hit else hits)
+    for col in ("score", "score_unfloored", "r_low", "r_high"):
+        for b, a in zip(before.get_column(col), after.get_column(col), strict=True):
+            assert a >= b - 1e-9, col
+
+
+@pytest.mark.slow
+@SETTINGS
+@given(graphs(), st.lists(finding, min_size=1, max_size=5), st.data())
+def test_worse_evidence_never_lowers_a_score(g, findings, data):
+    i = data.draw(st.integers(0, len(findings) - 1))
+    worse = dict(findings[i])
+    if worse["grade"] in GRADE_ORDER:
+        worse["grade"] = data.draw(st.sampled_from(GRADE_ORDER[GRADE_ORDER.index(worse["grade"]) :]))
+    if worse["status"] in STATUS_ORDER:
+        worse["status"] = data.draw(st.sampled_from(STATUS_ORDER[STATUS_ORDER.index(worse["status"]) :]))
+    worse["age_days"] = data.draw(st.integers(0, worse["age_days"]))
+    if worse["scope"] == "isolated":
+        worse["scope"] = data.draw(st.sampled_from(["isolated", "systemic"]))
+    before = score(g, findings, [])
+    after = score(g, [*findings[:i], worse, *findings[i + 1 :]], [])
+    for b, a in zip(before.get_column("score"), after.get_column("score"), strict=True):
+        assert a >= b - 1e-9
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(finding, max_size=8), finding)
+def test_audit_evidence_is_monotone_in_findings(findings, extra):
+    def e(fs):
+        out = audit_evidence(audits_frame(fs) if fs else None, params=P, as_of=AS_OF)
+        return dict(out.select("entity_id", "e_audit").iter_rows())
+
+    before, after = e(findings), e([*findings, extra])
+    for entity, value in before.items():
+        assert after[entity] >= value - 1e-12
+    assert all(0.0 <= v <= 1.0 for v in after.values())
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.floats(-1.0, 2.0),
+    st.floats(-1.0, 2.0),
+    st.booleans(),
+    st.booleans(),
+    st.booleans(),
+    st.booleans(),
+)
+def test_country_and_sector_alone_never_exceed_the_cap(c, s, fl, ds, cl, u):
+    t = inherent_terms(
+        C=c, S=s, params=P.inherent, tvpra_forced=fl, tvpra_downstream=ds, tvpra_child=cl, uflpa_priority=u
+    )
+    assert 0.0 < t.I <= P.inherent.cap
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([*COUNTRIES, None]),
+            st.sampled_from([None, "Jiangsu", "Guangdong"]),
+            st.lists(st.sampled_from(HS), max_size=3),
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_entities_without_override_stay_below_the_cap(rows):
+    ents = pl.DataFrame(
+        [
+            {"entity_id": f"e{i}", "country": c, "region": r, "hs4_list": h}
+            for i, (c, r, h) in enumerate(rows)
+        ],
+        schema={
+            "entity_id": pl.String,
+            "country": pl.String,
+            "region": pl.String,
+            "hs4_list": pl.List(pl.String),
+        },
+    )
+    out = inherent_risk(ents, params=P, reference=REF)
+    assert out.get_column("override").is_null().all()
+    assert (out.get_column("inherent") <= P.inherent.cap).all()
+    assert (out.get_column("inherent_high") <= P.inherent.cap).all()
+
+
+@pytest.mark.parametrize("region", ["Xinjiang", "XUAR"])
+def test_only_an_override_exceeds_the_cap(region):
+    ents = pl.DataFrame(
+        {"entity_id": ["x"], "country": ["CN"], "region": [region], "hs4_list": [["5205"]]},
+        schema_overrides={"hs4_list": pl.List(pl.String)},
+    )
+    out = inherent_risk(ents, params=P, reference=REF).row(0, named=True)
+    assert out["override"] == "XUAR_LOCATED" and out["inherent"] > P.inherent.cap
