@@ -369,16 +369,12 @@ class PropagationResult:
         up_h = self.upstream_hazard
         n = self.risk.shape[0]
         if self.aggregator == "max":
+            # the maximal edge carries the whole upstream hazard; exact ties share it equally
             best = np.zeros(n)
             np.maximum.at(best, self.dst, term)
             is_max = (term > 0) & (term == best[self.dst])
-            first = np.full(n, term.shape[0], dtype=np.int64)
-            idx = np.flatnonzero(is_max)
-            np.minimum.at(first, self.dst[idx], idx)
-            out = np.zeros(term.shape[0])
-            winners = first[first < term.shape[0]]
-            out[winners] = up_h[self.dst[winners]]
-            return out
+            ties = np.bincount(self.dst[is_max], minlength=n)
+            return np.where(is_max, up_h[self.dst] / np.maximum(ties[self.dst], 1), 0.0)
         num = np.bincount(self.dst, weights=term, minlength=n)[self.dst]
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(term > 0, up_h[self.dst] * (term / np.where(num > 0, num, 1.0)), 0.0)
