@@ -30,7 +30,7 @@ def band_bar(counts: dict[str, int]) -> dict[str, Any]:
     """Horizontal bars: rows per band."""
     data = [{"band": b, "n": counts.get(b, 0)} for b in BAND_ORDER]
     base = alt.Chart(alt.Data(values=data)).encode(
-        y=alt.Y("band:N", sort=BAND_ORDER, title=None),
+        y=alt.Y("band:N", sort=BAND_ORDER[::-1], title=None),
         x=alt.X("n:Q", title="suppliers and upstream entities", axis=alt.Axis(tickMinStep=1, format="d")),
     )
     bars = base.mark_bar().encode(

@@ -139,7 +139,10 @@ def riskiest(result: ScreenResult, n: int = 20) -> list[dict[str, Any]]:
     for row in rows:
         expl = explanations.get(row["entity_id"], {})
         row["why"] = why(row, expl, names)
-        row["flag_list"] = parse_json(row.get("flags"), [])
+        seen: dict[tuple[str, str], dict[str, Any]] = {}
+        for flag in parse_json(row.get("flags"), []):
+            seen.setdefault((str(flag.get("type")), str(flag.get("severity"))), flag)
+        row["flag_list"] = sorted(seen.values(), key=lambda f: -SEVERITY_RANK.get(str(f.get("severity")), 0))
     return rows
 
 
