@@ -103,3 +103,15 @@ def test_methodology_document_matches_loaded_parameters():
     assert doc["params_sha256"] == get_methodology().sha256
     assert doc["parameters"]["propagation"]["delta"]["value"] == get_methodology().params.propagation.delta
     json.dumps(doc)  # serialisable for the API
+
+
+def test_edge_confidence_table_matches_the_graph_builder():
+    from risk_engine.graph import build
+
+    conf = get_methodology().params.propagation.edge_confidence
+    assert build.SOURCE_CONFIDENCE["buyer_declared"] == conf["buyer_declared"]
+    assert build.SOURCE_CONFIDENCE["supplier_declared"] == conf["supplier_declared"]
+    assert build.SOURCE_CONFIDENCE["ownership"] == conf["ownership"]
+    assert build.SOURCE_CONFIDENCE["inferred_hs_io"] == conf["inferred_hs_io"]
+    assert build.SOURCE_CONFIDENCE["bol"] == conf["bol_1_2"]
+    assert conf["bol_3plus"] == build.BOL_STRONG_CONFIDENCE
