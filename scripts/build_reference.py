@@ -512,15 +512,24 @@ def build_goods_hs(tvpra: pl.DataFrame) -> pl.DataFrame:
     cleaned = frame["hs_code"].map_elements(clean_hs, return_dtype=pl.String)
     if (cleaned != frame["hs_code"]).any() or cleaned.null_count():
         raise SystemExit("goods_hs.csv has HS codes that are not clean 2/4/6-digit codes")
-    frame = frame.with_columns(pl.col("hs_code").str.len_chars().cast(pl.Int8).alias("hs_level"))
+    frame = frame.with_columns(
+        pl.col("hs_code").str.len_chars().cast(pl.Int8).alias("hs_level"),
+        pl.col("hs_code").str.slice(0, 4).alias("hs4"),
+        # a subheading row covers only part of its heading: matching at hs4 level overstates it
+        (pl.col("hs_code").str.len_chars() <= 4).alias("covers_heading"),
+    )
     unmapped = set(tvpra["good"].unique()) - set(frame["good"].unique())
     if unmapped:
         raise SystemExit(f"TVPRA goods without HS mapping: {sorted(unmapped)}")
-    return frame.select("good", "hs_code", "hs_level", "link", "note").sort("good", "hs_code")
+    return frame.select("good", "hs_code", "hs_level", "hs4", "covers_heading", "link", "note").sort(
+        "good", "hs_code"
+    )
 
 
 def build_sector_index() -> pl.DataFrame:
     frame = read_csv(SRC / "sector_index.csv")
+    if not frame["hs_code"].str.len_chars().is_in([2, 4]).all():
+        raise SystemExit("sector_index.csv: codes must be HS chapters (2 digits) or headings (4 digits)")
     return frame.with_columns(
         pl.col("s_p").cast(pl.Float64), pl.col("hs_code").str.len_chars().cast(pl.Int8).alias("hs_level")
     ).sort("hs_code")
@@ -529,7 +538,10 @@ def build_sector_index() -> pl.DataFrame:
 def build_uflpa() -> pl.DataFrame:
     frame = read_csv(SRC / "uflpa_priority_hs.csv")
     return frame.with_columns(
-        pl.col("designated").cast(pl.Int16), pl.col("hs_code").str.len_chars().cast(pl.Int8).alias("hs_level")
+        pl.col("designated").cast(pl.Int16),
+        pl.col("hs_code").str.len_chars().cast(pl.Int8).alias("hs_level"),
+        pl.col("hs_code").str.slice(0, 4).alias("hs4"),
+        (pl.col("hs_code").str.len_chars() <= 4).alias("covers_heading"),
     )
 
 
@@ -613,7 +625,7 @@ def build_more_tables(
             build_sector_index(),
             {
                 "source": "hand-built for this project from docs/METHODOLOGY.md §3.2 sector tiers:"
-                " risk_engine/reference/data_src/sector_index.csv (longest HS prefix wins)",
+                " risk_engine/reference/data_src/sector_index.csv (chapters and headings; the heading wins)",
                 "edition": "fl-v1",
                 "licence": LICENCES["project"],
                 "attribution": "",

@@ -62,6 +62,8 @@ def test_sector_lookup_uses_the_longest_prefix() -> None:
     assert sector_of("610910") == ("yarn, fabric and garments", 0.8)
     assert sector_of("520100") == ("cotton growing and ginning", 1.0)
     assert sector_of("854143") == ("polysilicon and solar wafers", 0.8)
+    assert sector_of("170114") == ("sugarcane farming", 1.0)
+    assert sector_of("120740") == ("other agriculture", 0.6)
     assert sector_of("8517") == ("electronics assembly and components", 0.6)
     assert sector_of("99") is None
     out = sector_of_codes(pl.Series(["030617", None, "030617", "7601"]))

@@ -108,7 +108,8 @@ def test_sector_index_follows_the_methodology_tiers() -> None:
     s_p = dict(zip(sector["hs_code"].to_list(), sector["s_p"].to_list(), strict=True))
     assert set(s_p.values()) <= {0.1, 0.3, 0.6, 0.8, 1.0}
     assert s_p["03"] == 1.0 and s_p["5201"] == 1.0 and s_p["6901"] == 1.0
-    assert s_p["61"] == 0.8 and s_p["64"] == 0.8 and s_p["4015"] == 0.8 and s_p["280461"] == 0.8
+    assert s_p["61"] == 0.8 and s_p["64"] == 0.8 and s_p["4015"] == 0.8 and s_p["2804"] == 0.8
+    assert set(sector["hs_level"].to_list()) == {2, 4}  # the agreed shape: chapters and headings only
     assert s_p["85"] == 0.6 and s_p["94"] == 0.6 and s_p["95"] == 0.6
     assert s_p["84"] == 0.3 and s_p["87"] == 0.3
     chapters = {c for c in s_p if len(c) == 2}
