@@ -318,27 +318,13 @@ def describe_methodology(name: str = "fl-v1") -> str:
 
 
 def _format_manifest(ref: Mapping[str, Any]) -> list[str]:
-    out: list[str] = []
-    for key, value in ref.items():
-        if isinstance(value, Mapping):
-            parts = [
-                f"{k}={value[k]}" for k in ("edition", "version", "source", "licence", "rows") if k in value
-            ]
-            out.append(f"  {key}: {', '.join(parts) if parts else _format_value(dict(value))}")
-        elif isinstance(value, list):
-            for item in value:
-                if isinstance(item, Mapping):
-                    name = item.get("name") or item.get("file") or "?"
-                    parts = [
-                        f"{k}={item[k]}"
-                        for k in ("edition", "version", "source", "licence", "rows")
-                        if k in item
-                    ]
-                    out.append(f"  {name}: {', '.join(parts)}")
-                else:
-                    out.append(f"  {key}: {item}")
-        else:
-            out.append(f"  {key}: {value}")
+    """One line per reference table the methodology reads: edition and rows (details: the pack's own text)."""
+    out = [f"  pack {ref.get('pack_version', 'unknown')}"]
+    tables = ref.get("tables")
+    if isinstance(tables, Mapping):
+        for name, entry in sorted(tables.items()):
+            if isinstance(entry, Mapping):
+                out.append(f"  {name}: edition {entry.get('edition', '?')}, {entry.get('rows', '?')} rows")
     return out
 
 
