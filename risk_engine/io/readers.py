@@ -39,6 +39,7 @@ from risk_engine.schemas import (
     HeaderMapping,
     Kind,
     contract,
+    header_key,
     resolve_header,
 )
 
@@ -604,6 +605,10 @@ def _clean(
         notes.append(
             f"column {header!r} (position {position + 1}) is not part of the {table.kind} contract; ignored"
         )
+    for position, cell in enumerate(headers):
+        if not header_key(cell) and position < body.width and body[f"c{position}"].null_count() < body.height:
+            filled = body.height - body[f"c{position}"].null_count()
+            notes.append(f"column {position + 1} has no header but holds {filled:,} value(s); ignored")
     body = body.with_columns(pl.int_range(first_row, first_row + body.height, dtype=pl.Int64).alias("__row"))
     data_cols = [c for c in body.columns if c != "__row"]
     if data_cols:
@@ -765,6 +770,8 @@ def read_source(
             if extension in _TEXT_EXTENSIONS or not _looks_like_table(text_head, table.kind):
                 return _read_enforcement_text(source, file=file)
         grid = load_csv(source, file=file)
+    if sheet is not None and fmt != "xlsx":
+        grid.notes.append(f"--sheet {sheet!r} ignored: the file is {fmt.upper()}, not a workbook")
     return clean_grid(grid, table.kind, file=file, strict=strict)
 
 

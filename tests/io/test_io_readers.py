@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from risk_engine.errors import InputSchemaError, RiskEngineError, UnreadableFileError
 from risk_engine.io.readers import ReadResult, clean_table, read_bytes, read_table, read_upload
-from risk_engine.schemas import KINDS, REJECTS_SCHEMA
+from risk_engine.schemas import KINDS, REJECTS_SCHEMA, contract
 
 ROOT = Path(__file__).resolve().parents[2]
 BROKEN = ROOT / "fixtures" / "broken"
@@ -380,7 +380,7 @@ def test_read_upload_applies_the_size_cap_and_same_checks() -> None:
 
 # --- properties ----------------------------------------------------------------------------------
 
-PROPERTY_SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY_SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @PROPERTY_SETTINGS
@@ -413,35 +413,94 @@ def test_arbitrary_bytes_behind_magic_numbers_raise_only_project_errors(prefix: 
 _CELL = st.one_of(
     st.text(max_size=12),
     st.sampled_from(
-        ["", " ", "China", "FR", "Narnia", "6109.10", "2024-02-30", "31/03/2024", "7", "=1+1", '"']
+        [
+            "",
+            " ",
+            "China",
+            "FR",
+            "Narnia",
+            "6109.10",
+            "2024-02-30",
+            "31/03/2024",
+            "03/31/2024",
+            "7",
+            "=1+1",
+            '"',
+            "ILO-7",
+            "debt bondage",
+            "PA11",
+            "ETI 1",
+            "yes",
+            "1,234.5",
+            "Tier 2",
+            "S1",
+        ]
     ),
 )
 
 
-@PROPERTY_SETTINGS
-@given(
-    header=st.lists(
-        st.sampled_from(["name", "country", "id", "hs_code", "tier", "Company", "x", "", "annual_spend"]),
-        min_size=1,
-        max_size=6,
-    ),
-    body=st.lists(st.lists(_CELL, min_size=0, max_size=7), max_size=8),
-    separator=st.sampled_from([",", ";", "\t"]),
-)
-def test_arbitrary_tables_account_for_every_row(
-    header: list[str], body: list[list[str]], separator: str
-) -> None:
-    def quote(cell: str) -> str:
-        return '"' + cell.replace('"', '""') + '"'
+def _headers(kind: str) -> st.SearchStrategy[list[str]]:
+    table = contract(kind)
+    names = [c.name for c in table.columns] + [a for c in table.columns for a in c.aliases[:1]]
+    return st.lists(st.sampled_from([*names, "x", ""]), min_size=1, max_size=8)
 
-    text = "\n".join(separator.join(quote(c) for c in row) for row in [header, *body]) + "\n"
-    try:
-        result = read_bytes(text.encode("utf-8"), file="t.csv", kind="suppliers", strict=False)
-    except RiskEngineError:
-        return
+
+@st.composite
+def _tables(draw: st.DrawFn) -> tuple[str, list[str], list[list[str]]]:
+    kind = draw(st.sampled_from(KINDS))
+    # Mostly the required columns first, so cleaning (not only the header check) is exercised.
+    required = list(contract(kind).required) if draw(st.booleans()) else []
+    header = required + draw(_headers(kind))
+    body = draw(st.lists(st.lists(_CELL, min_size=0, max_size=len(header) + 1), max_size=6))
+    return kind, header, body
+
+
+def _account_for_rows(result: ReadResult) -> None:
     errors = result.rejects.filter(pl.col("severity") == "error")
     data_error_rows = set(errors.filter(pl.col("row") > 1)["row"].to_list())
     kept = set(result.frame["row"].to_list())
     assert not kept & data_error_rows
     assert len(kept) + len(data_error_rows) == result.rows_read
-    assert all(len(c) == 2 and c.isupper() for c in result.frame["country"].drop_nulls())
+    for column in ("country", "shipper_country", "consignee_country", "facility_country"):
+        if column in result.frame.columns:
+            assert all(len(c) == 2 and c.isupper() for c in result.frame[column].drop_nulls())
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(table=_tables(), separator=st.sampled_from([",", ";", "\t"]))
+def test_arbitrary_csv_tables_account_for_every_row(
+    table: tuple[str, list[str], list[list[str]]], separator: str
+) -> None:
+    kind, header, body = table
+
+    def quote(cell: str) -> str:
+        return '"' + cell.replace('"', '""') + '"'
+
+    text = "\n".join(separator.join(quote(c) for c in row) for row in [header, *body]) + "\n"
+    try:
+        result = read_bytes(text.encode("utf-8"), file="t.csv", kind=kind, strict=False)
+    except RiskEngineError:
+        return
+    _account_for_rows(result)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(table=_tables())
+def test_arbitrary_xlsx_tables_account_for_every_row(table: tuple[str, list[str], list[list[str]]]) -> None:
+    kind, header, body = table
+    data = _xlsx([header, *body])
+    try:
+        result = read_bytes(data, file="t.xlsx", kind=kind, strict=False)
+    except RiskEngineError:
+        return
+    _account_for_rows(result)
+
+
+def test_values_under_an_empty_header_are_noted() -> None:
+    result = _read("name,country,\nAcme,FR,surprise\n")
+    assert any("column 3 has no header but holds 1 value(s)" in note for note in result.notes)
+
+
+def test_sheet_option_on_a_csv_is_noted() -> None:
+    result = read_bytes(b"name,country\nAcme,FR\n", file="f.csv", kind="suppliers", sheet="Sheet2")
+    assert any("--sheet 'Sheet2' ignored" in note for note in result.notes)
