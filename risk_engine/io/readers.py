@@ -80,6 +80,9 @@ class Grid:
     first_row: int = 1
     problems: list[pl.DataFrame] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # Spreadsheet error cells (#N/A, #DIV/0!): (grid row, grid column, shown value). The loader
+    # reads them as empty; they are reported once the header says which column they belong to.
+    cell_errors: list[tuple[int, int, str]] = field(default_factory=list)
 
 
 def empty_rejects() -> pl.DataFrame:
@@ -226,7 +229,10 @@ def load_xlsx(
             raise UnreadableFileError(file, f"sheet {sheet!r} not found; the workbook has {listed}")
         index = names.index(sheet) if sheet is not None else 0
         loaded = reader.load_sheet(index, header_row=None, dtypes="string")
-        frame = loaded.to_polars()
+        batch, errors = loaded.to_arrow_with_errors()
+        frame = pl.from_arrow(batch)
+        if not isinstance(frame, pl.DataFrame):  # pragma: no cover - a RecordBatch gives a frame
+            raise UnreadableFileError(file, "the sheet did not load as a table")
     except UnreadableFileError:
         raise
     except BaseException as exc:  # fastexcel/calamine raise their own and OS errors on corrupt parts
@@ -239,11 +245,58 @@ def load_xlsx(
     frame = frame.with_columns(pl.all().cast(pl.String))
     first = _first_cell_row(source, index)
     grid = Grid(frame, first_row=first or 1)
+    for error in errors.errors if errors is not None else []:
+        row, col = error.position
+        grid.cell_errors.append((int(row), int(col), _excel_error_text(str(error.detail))))
     if first is None:
         grid.notes.append("row numbers assume the sheet's data starts on row 1 (no cell references found)")
     if len(names) > 1:
         grid.notes.append(f"read sheet {names[index]!r} of {len(names)} ({', '.join(names)})")
     return grid
+
+
+_EXCEL_ERRORS = {
+    "Div0": "#DIV/0!",
+    "NA": "#N/A",
+    "Value": "#VALUE!",
+    "Ref": "#REF!",
+    "Name": "#NAME?",
+    "Num": "#NUM!",
+    "Null": "#NULL!",
+    "GettingData": "#GETTING_DATA",
+}
+
+
+def _excel_error_text(detail: str) -> str:
+    """'#DIV/0!' from fastexcel's "Expected string but got 'Error(Div0)'"."""
+    match = re.search(r"Error\((\w+)\)", detail)
+    if match:
+        return _EXCEL_ERRORS.get(match[1], f"#{match[1].upper()}")
+    return detail
+
+
+def _cell_error_problems(
+    grid: Grid, header_index: int, headers: list[str | None], kind: str, file: str
+) -> pl.DataFrame:
+    mapping = resolve_header(headers, kind)
+    by_position = {pos: name for name, pos in mapping.positions.items()}
+    table = contract(kind)
+    records = []
+    for row, col, text in grid.cell_errors:
+        name = by_position.get(col)
+        if row <= header_index or name is None:
+            continue
+        records.append(
+            {
+                "file": file,
+                "row": grid.first_row + row,
+                "column": mapping.headers[name],
+                "value": text,
+                "reason": f"spreadsheet error cell {text}; read as empty",
+                "severity": "error" if table.column(name).required else "warning",
+            }
+        )
+    return pl.DataFrame(records, schema=REJECTS_SCHEMA)
 
 
 def _parquet_cell_strings(frame: pl.DataFrame) -> pl.DataFrame:
@@ -569,7 +622,10 @@ def clean_grid(grid: Grid, kind: Kind | str, *, file: str, strict: bool = True) 
         kind=table.kind,
         file=file,
         strict=strict,
-        extra_problems=[p.filter(pl.col("row") > header_row) for p in grid.problems],
+        extra_problems=[
+            *(p.filter(pl.col("row") > header_row) for p in grid.problems),
+            _cell_error_problems(grid, header_index, headers, table.kind, file),
+        ],
         notes=notes,
     )
 

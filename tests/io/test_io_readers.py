@@ -504,3 +504,21 @@ def test_values_under_an_empty_header_are_noted() -> None:
 def test_sheet_option_on_a_csv_is_noted() -> None:
     result = read_bytes(b"name,country\nAcme,FR\n", file="f.csv", kind="suppliers", sheet="Sheet2")
     assert any("--sheet 'Sheet2' ignored" in note for note in result.notes)
+
+
+def test_xlsx_error_cells_are_reported_not_silently_emptied() -> None:
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, ["name", "country", "annual_spend"])
+    sheet.write_row(1, 0, ["Acme", "FR"])
+    sheet.write_formula(1, 2, "=1/0", None, "#DIV/0!")
+    sheet.write(2, 0, "Beta")
+    sheet.write_formula(2, 1, "=NA()", None, "#N/A")
+    book.close()
+    result = read_bytes(buffer.getvalue(), file="e.xlsx", kind="suppliers")
+    assert result.frame["name"].to_list() == ["Acme"]
+    problems = {
+        (r["row"], r["column"], r["value"], r["severity"]) for r in result.rejects.iter_rows(named=True)
+    }
+    assert {(2, "annual_spend", "#DIV/0!", "warning"), (3, "country", "#N/A", "error")} <= problems
