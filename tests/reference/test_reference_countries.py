@@ -194,3 +194,9 @@ def test_every_country_spelling_in_the_fixtures_maps() -> None:
             assert unmapped == [], (path.name, column)
             checked += len(values)
     assert checked > 100
+
+
+def test_series_to_iso2_handles_empty_all_null_and_categorical() -> None:
+    assert series_to_iso2(pl.Series("c", [], dtype=pl.String)).to_list() == []
+    assert series_to_iso2(pl.Series("c", [None, None], dtype=pl.String)).to_list() == [None, None]
+    assert series_to_iso2(pl.Series("c", ["China", "DE"], dtype=pl.Categorical)).to_list() == ["CN", "DE"]

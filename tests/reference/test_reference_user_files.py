@@ -92,3 +92,26 @@ def test_load_tvpra_file_reproduces_the_shipped_2022_edition() -> None:
     shipped = load_tvpra().filter(pl.col("edition") == "2022")
     key = ["iso2", "good", "child_labor", "forced_labor", "forced_child_labor"]
     assert user.select(key).sort(key).equals(shipped.select(key).sort(key))
+
+
+def test_load_tvpra_file_reads_xlsx(tmp_path: Path) -> None:
+    path = tmp_path / "goods_2024.xlsx"
+    pl.DataFrame(
+        {
+            "Country/Area": ["Türkiye", "Congo, Democratic Republic of the"],
+            "Good": ["Hazelnuts", "Cobalt ore (heterogenite)"],
+            "Child Labor": ["Yes", "Yes"],
+            "Forced Labor": ["No", "No"],
+        }
+    ).write_excel(path)
+    frame = load_tvpra_file(path)
+    assert frame.select("edition", "iso2", "good").rows() == [
+        ("2024", "CD", "Cobalt ore (heterogenite)"),
+        ("2024", "TR", "Hazelnuts"),
+    ]
+    assert unmapped_goods(frame) == []
+
+
+def test_load_gsi_accepts_iso3_only(tmp_path: Path) -> None:
+    frame = load_gsi(_write(tmp_path / "g.csv", "iso3,prevalence_per_1000\nPRK,104.6\nKSV,5.0\n"))
+    assert frame.select("iso2", "prevalence_per_1000").rows() == [("KP", 104.6), ("XK", 5.0)]
