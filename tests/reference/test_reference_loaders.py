@@ -145,6 +145,10 @@ def test_every_country_in_the_shipped_tables_is_iso() -> None:
     dol = loaders.load_dol_findings()
     for name, iso2 in dol.select("country", "iso2").iter_rows():
         assert to_iso2(name) == iso2, name
+    wgi = loaders.load_wgi()
+    for name, code, iso2 in wgi.select("country", "wb_code", "iso2").iter_rows():
+        assert to_iso2(name) == iso2, name
+        assert to_iso2(code) == iso2, code
 
 
 def test_missing_manifest_entry_is_a_reference_error(monkeypatch: pytest.MonkeyPatch) -> None:
