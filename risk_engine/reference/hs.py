@@ -26,7 +26,8 @@ __all__ = [
 _VALID_CHAPTERS = frozenset(f"{n:02d}" for n in range(1, 100) if n != 77)
 _PREFIX = re.compile(r"^\s*(?:hs|hts|cn|taric|hscode|hs\s*code)[\s:#.-]*", re.IGNORECASE)
 _FLOAT_ARTEFACT = re.compile(r"^(\d{5,})\.0+$")  # "610910.0" from a spreadsheet number cell
-_SEPARATORS = re.compile(r"[\s.\-/]")
+# "/" is not a separator: "6109/6205" is two codes, and reading it as one would invent 610962
+_SEPARATORS = re.compile(r"[\s.\-]")
 _MAX_DIGITS = 12  # national tariff lines are 8-10 digits, some 12; anything longer is not an HS code
 
 

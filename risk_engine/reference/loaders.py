@@ -6,6 +6,7 @@ sha256. Frames are read once and returned as cheap clones, so callers may add co
 
 from __future__ import annotations
 
+import io
 import json
 from functools import cache
 from pathlib import Path
@@ -171,6 +172,16 @@ def _header_key(name: str) -> str:
     return "_".join("".join(ch if ch.isalnum() else " " for ch in name.casefold()).split())
 
 
+def _utf8(data: bytes) -> bytes:
+    """UTF-8 bytes of a text file saved as UTF-8 (with or without BOM), UTF-16 or Windows-1252."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16").encode("utf-8")
+    try:
+        return data.removeprefix(b"\xef\xbb\xbf").decode("utf-8").encode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace").encode("utf-8")
+
+
 def _read_user_table(path: Path) -> pl.DataFrame:
     """A user reference file (CSV or XLSX) as an all-String frame; errors name the file."""
     from risk_engine.errors import UnreadableFileError
@@ -181,7 +192,7 @@ def _read_user_table(path: Path) -> pl.DataFrame:
         if path.suffix.casefold() in {".xlsx", ".xlsm", ".xls"}:
             frame = pl.read_excel(path, infer_schema_length=0)
         else:
-            frame = pl.read_csv(path, infer_schema=False, encoding="utf8-lossy")
+            frame = pl.read_csv(io.BytesIO(_utf8(path.read_bytes())), infer_schema=False)
     except Exception as exc:  # polars raises several unrelated types for unreadable input
         raise UnreadableFileError(str(path), f"cannot be read as a table: {exc}") from exc
     if frame.height == 0:

@@ -24,6 +24,7 @@ from risk_engine.reference.hs import clean_hs, hs2, hs4, hs_description, hs_leve
         ("7701", None),
         ("abc", None),
         ("61A9", None),
+        ("6109/6205", None),
         ("1234567890123", None),
         ("", None),
         (None, None),

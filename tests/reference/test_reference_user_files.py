@@ -115,3 +115,9 @@ def test_load_tvpra_file_reads_xlsx(tmp_path: Path) -> None:
 def test_load_gsi_accepts_iso3_only(tmp_path: Path) -> None:
     frame = load_gsi(_write(tmp_path / "g.csv", "iso3,prevalence_per_1000\nPRK,104.6\nKSV,5.0\n"))
     assert frame.select("iso2", "prevalence_per_1000").rows() == [("KP", 104.6), ("XK", 5.0)]
+
+
+def test_load_gsi_reads_windows_1252_files(tmp_path: Path) -> None:
+    path = tmp_path / "gsi.csv"
+    path.write_bytes("country,prevalence_per_1000\nCôte d'Ivoire,7.3\nTürkiye,15.6\n".encode("cp1252"))
+    assert load_gsi(path)["iso2"].to_list() == ["CI", "TR"]
