@@ -116,8 +116,15 @@ def _require(frame: pl.DataFrame, columns: Sequence[str], what: str) -> None:
 
 
 def _hs4_expr(col: str, known_hs4: frozenset[str] | None) -> pl.Expr:
-    code = pl.col(col).cast(pl.String).str.strip_chars()
-    hs4 = pl.when(code.str.contains(r"^\d{4}")).then(code.str.slice(0, 4))
+    head = pl.col(col).cast(pl.String).str.strip_chars().str.slice(0, 4)
+    # four leading digits; an integer parse is much cheaper than a regex over millions of rows
+    digits = (
+        (head.str.len_bytes() == 4)
+        & head.cast(pl.Int32, strict=False).is_between(0, 9999)
+        & ~head.str.starts_with("+")
+        & ~head.str.starts_with("-")
+    )
+    hs4 = pl.when(digits).then(head)
     if known_hs4 is not None:
         hs4 = pl.when(hs4.is_in(list(known_hs4))).then(hs4)
     return hs4
@@ -199,25 +206,33 @@ def _bol_shares(edges: pl.LazyFrame) -> pl.LazyFrame:
     n = pl.col("n_shipments")
     value_ext = pl.col("value_usd") * n / pl.col("n_value")
     weight_ext = pl.col("weight_kg") * n / pl.col("n_weight")
-    per_dst = pl.col("dst")
-    all_value = (pl.col("n_value") == n).all().over(per_dst) & (pl.col("value_usd").sum().over(per_dst) > 0)
-    all_weight = (pl.col("n_weight") == n).all().over(per_dst) & (pl.col("weight_kg").sum().over(per_dst) > 0)
-    some_value = (pl.col("n_value") > 0).all().over(per_dst) & (value_ext.sum().over(per_dst) > 0)
-    some_weight = (pl.col("n_weight") > 0).all().over(per_dst) & (weight_ext.sum().over(per_dst) > 0)
-    basis = (
-        pl.when(all_value)
-        .then(pl.col("value_usd"))
-        .when(all_weight)
-        .then(pl.col("weight_kg"))
-        .when(some_value)
-        .then(value_ext)
-        .when(some_weight)
-        .then(weight_ext)
-        .otherwise(pl.lit(1.0))
+    edges = edges.with_columns(value_ext.alias("__value_ext"), weight_ext.alias("__weight_ext"))
+    # one aggregation per consignee, joined back (cheaper than many window expressions)
+    per_dst = edges.group_by("dst").agg(
+        ((pl.col("n_value") == n).all() & (pl.col("value_usd").sum() > 0)).alias("__all_value"),
+        ((pl.col("n_weight") == n).all() & (pl.col("weight_kg").sum() > 0)).alias("__all_weight"),
+        ((pl.col("n_value") > 0).all() & (pl.col("__value_ext").sum() > 0)).alias("__some_value"),
+        ((pl.col("n_weight") > 0).all() & (pl.col("__weight_ext").sum() > 0)).alias("__some_weight"),
+        pl.col("value_usd").sum().alias("__value_tot"),
+        pl.col("weight_kg").sum().alias("__weight_tot"),
+        pl.col("__value_ext").sum().alias("__value_ext_tot"),
+        pl.col("__weight_ext").sum().alias("__weight_ext_tot"),
+        pl.len().alias("__n_in"),
     )
-    return edges.with_columns(
-        (basis / basis.sum().over(per_dst)).alias("share"),
-        (~(all_value | all_weight)).alias("share_imputed"),
+    share = (
+        pl.when(pl.col("__all_value"))
+        .then(pl.col("value_usd") / pl.col("__value_tot"))
+        .when(pl.col("__all_weight"))
+        .then(pl.col("weight_kg") / pl.col("__weight_tot"))
+        .when(pl.col("__some_value"))
+        .then(pl.col("__value_ext") / pl.col("__value_ext_tot"))
+        .when(pl.col("__some_weight"))
+        .then(pl.col("__weight_ext") / pl.col("__weight_ext_tot"))
+        .otherwise(1.0 / pl.col("__n_in"))
+    )
+    return edges.join(per_dst, on="dst", how="left").with_columns(
+        share.alias("share"),
+        (~(pl.col("__all_value") | pl.col("__all_weight"))).alias("share_imputed"),
     )
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from risk_engine.graph.build import SupplyGraph
 from risk_engine.scoring.propagate import PropagationResult
@@ -54,9 +55,27 @@ def risk_paths(
     prune: float | None = None,
 ) -> list[RiskPath]:
     """The ``n`` paths with the largest share of ``node``'s hazard (best-first, see module docstring)."""
+    indptr, src = graph.incoming()
+    return risk_paths_csr(indptr, src, result, node, n=n, max_depth=max_depth, prune=prune)
+
+
+def risk_paths_csr(
+    indptr: NDArray[np.int64],
+    src: NDArray[np.int64],
+    result: PropagationResult,
+    node: int,
+    *,
+    n: int = 5,
+    max_depth: int | None = None,
+    prune: float | None = None,
+) -> list[RiskPath]:
+    """:func:`risk_paths` over an incoming-edge CSR whose edge order is the result's edge order.
+
+    ``indptr`` (n+1) and ``src`` (per edge) describe edges sorted by buyer: node v's incoming edges are
+    positions ``indptr[v]:indptr[v+1]``.
+    """
     depth_limit = result.k if max_depth is None else max_depth
     cut = result.prune if prune is None else prune
-    indptr, src = graph.incoming()
     edge_h = result.edge_hazard
     local_h = result.local_hazard
     back_h = result.backfill_hazard

@@ -93,6 +93,7 @@ class PropagationInput:
         """The cached ordering and reciprocal-pair index of this edge set (built on first use)."""
         if "index" not in self._topology:
             self._check_shapes()
+            self._check_indices()
             self._topology["index"] = _Topology.build(self.n_nodes, self.src, self.dst, self.group)
         return self._topology["index"]
 
@@ -111,6 +112,9 @@ class PropagationInput:
         if self.edge_mask is not None and self.edge_mask.shape != (e,):
             msg = f"propagation input 'edge_mask' has shape {self.edge_mask.shape}, expected ({e},)"
             raise InputError(msg)
+
+    def _check_indices(self) -> None:
+        n, e = self.n_nodes, self.n_edges
         if e:
             for name, arr, hi in (("src", self.src, n), ("dst", self.dst, n), ("group", self.group, None)):
                 lo_v, hi_v = int(arr.min()), int(arr.max())
@@ -159,6 +163,7 @@ class _Topology:
     node_ids: IntArray
     node_first_seg: IntArray  # per node, -1 if none
     node_n_seg: IntArray
+    self_loops: BoolArray
     estart: IntArray  # first edge of each node that has incoming edges
     enode: IntArray
     # reciprocal pairs (u, v): messages u→v must leave out the edges v→u at u
@@ -232,6 +237,7 @@ class _Topology:
             node_n_seg=node_n_seg,
             estart=estart,
             enode=enode,
+            self_loops=src == dst,
             **recip,
         )
 
@@ -531,11 +537,16 @@ def propagate(
     perm = top.perm
     share = inp.share if perm is None else inp.share[perm]
     conf = inp.confidence if perm is None else inp.confidence[perm]
-    mask = inp.propagate_mask
-    active = mask[top.src] & mask[top.dst] & (top.src != top.dst)
+    mask = np.asarray(inp.propagate_mask, dtype=bool)
+    sc = share * conf
+    # edges that carry nothing: self-loops, either end a logistics node, masked out by the caller
+    inactive = top.self_loops.copy()
+    if not mask.all():
+        inactive |= ~(mask[top.src] & mask[top.dst])
     if inp.edge_mask is not None:
-        active &= inp.edge_mask if perm is None else inp.edge_mask[perm]
-    sc = np.where(active, share * conf, 0.0)
+        inactive |= ~(inp.edge_mask if perm is None else inp.edge_mask[perm])
+    if inactive.any():
+        sc[inactive] = 0.0
     weight = sc * delta
     local = np.asarray(inp.local, dtype=np.float64)
     base_keep = (1.0 - local) * (1.0 - np.asarray(inp.backfill, dtype=np.float64))
