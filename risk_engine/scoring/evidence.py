@@ -56,6 +56,13 @@ _GRADE_ALIASES: dict[str, str] = {
     "obs": "observation",
     "pa_b": "pa_b",
     "b": "pa_b",
+    "pa_rating_e": "pa_e",
+    "pa_rating_d": "pa_d",
+    "pa_rating_c": "pa_c",
+    "pa_rating_b": "pa_b",
+    # RBA's lowest category: a risk of non-conformance, not an observed violation
+    "risk_of_non_conformance": "observation",
+    "risk_of_nonconformance": "observation",
 }
 _STATUS_ALIASES: dict[str, str] = {
     "open": "open",
@@ -269,7 +276,7 @@ def finding_factors(
                         rownum,
                         "clause",
                         r["clause"],
-                        "finding maps to no ILO indicator: adds no evidence and blocks the clean-audit discount",
+                        "clause maps to no ILO forced-labour indicator (not FL-related, or unknown): no evidence added",
                         file=file,
                     )
                 )
@@ -553,8 +560,9 @@ def clean_audits(findings: pl.DataFrame | None, *, params: Params, as_of: date) 
     """κ per entity from its best qualifying clean audit (``CLEAN_SCHEMA``).
 
     A clean audit: dated within 12 months before as-of, not a self-assessment, not a desktop or follow-up
-    review, and none of its rows carries a finding (mapped or not) — a finding whose clause maps to no
-    ILO indicator blocks the discount, because an unknown clause may be a forced-labour one.
+    review, its site matched with confidence >= 0.9, and no FL-mapped finding (a finding on a clause
+    outside the clause table, such as freedom of association, does not stop the discount; it is reported
+    by :func:`finding_factors`).
     """
     if findings is None or findings.is_empty():
         return pl.DataFrame(schema=CLEAN_SCHEMA)
@@ -562,8 +570,8 @@ def clean_audits(findings: pl.DataFrame | None, *, params: Params, as_of: date) 
     f = _normalise_findings(findings).filter(
         pl.col("site_entity_id").is_not_null() & pl.col("audit_date").is_not_null()
     )
-    f = f.with_columns(pl.col("ilo_indicators").list.len().fill_null(0).alias("_n_ind"))
-    has_finding = (pl.col("_n_ind") > 0) | pl.col("finding_id").is_not_null() | pl.col("clause").is_not_null()
+    valid = pl.col("ilo_indicators").list.eval(pl.element().is_between(1, 11)).list.any().fill_null(False)
+    has_finding = valid
     audits = f.group_by("site_entity_id", "audit_id").agg(
         audit_date=pl.col("audit_date").max(),
         audit_type=pl.col("audit_type").drop_nulls().first(),

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 _MAX_HAZARD = 50.0  # a saturated term (R = 1) is shown as dominating, not as inf/NaN
 _MIN_PATH_SHARE = 0.005  # paths below half a percent of the entity's hazard are summarised, not listed
+_MAX_GROUPS = 20  # the hazard split lists the largest groups, then one "other groups" line
+_MAX_MEMBERS = 5
 
 
 def _indicator_names() -> dict[int, str]:
@@ -135,18 +137,31 @@ def hazard_split(v: int, arrays: GraphArrays, hz: _Hazards) -> dict[str, Any]:
         groups.setdefault(hz.group[e], []).append((e, hz.edge[e] / total))
     upstream: list[dict[str, Any]] = []
     for members in groups.values():
+        members.sort(key=lambda m: -m[1])
         row = _edge_row(members[0][0], arrays, hz)
         upstream.append(
             {
                 "group": f"{row['src_country'] or '??'}/{row['hs4'] or '????'}",
                 "share": round(sum(s for _, s in members), 4),
+                "n_members": len(members),
                 "members": [
                     {"entity": arrays.node_ids[hz.src[e]], "share": round(s, 4)}
-                    for e, s in sorted(members, key=lambda m: -m[1])
+                    for e, s in members[:_MAX_MEMBERS]
                 ],
             }
         )
     upstream.sort(key=lambda g: -g["share"])
+    if len(upstream) > _MAX_GROUPS:
+        rest = upstream[_MAX_GROUPS:]
+        upstream = [
+            *upstream[:_MAX_GROUPS],
+            {
+                "group": f"{len(rest)} other groups",
+                "share": round(sum(g["share"] for g in rest), 4),
+                "n_members": sum(g["n_members"] for g in rest),
+                "members": [],
+            },
+        ]
     return {
         "local": round(hz.local[v] / total, 4),
         "backfill": round(hz.backfill[v] / total, 4),
