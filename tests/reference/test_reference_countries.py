@@ -200,3 +200,34 @@ def test_series_to_iso2_handles_empty_all_null_and_categorical() -> None:
     assert series_to_iso2(pl.Series("c", [], dtype=pl.String)).to_list() == []
     assert series_to_iso2(pl.Series("c", [None, None], dtype=pl.String)).to_list() == [None, None]
     assert series_to_iso2(pl.Series("c", ["China", "DE"], dtype=pl.Categorical)).to_list() == ["CN", "DE"]
+
+
+ALIASES_YAML = SHARED / "reference" / "country_codes" / "countrynames_aliases.yaml"
+
+
+@pytest.mark.skipif(not ALIASES_YAML.exists(), reason="countrynames source not available")
+def test_every_countrynames_alias_resolves_to_its_own_code() -> None:
+    import importlib.util
+
+    import yaml
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "build_reference.py"
+    spec = importlib.util.spec_from_file_location("build_reference_script", script)
+    assert spec is not None and spec.loader is not None
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    special_codes = build.SPECIAL_CODES
+
+    with ALIASES_YAML.open(encoding="utf-8") as fh:
+        names = yaml.load(fh, Loader=yaml.BaseLoader)
+    wrong = []
+    total = 0
+    for code, aliases in names.items():
+        target = None if code == "FAIL" else special_codes.get(code, code)
+        for alias in aliases:
+            total += 1
+            if to_iso2(alias) != target:
+                wrong.append((code, alias, to_iso2(alias)))
+    assert total > 27_000
+    # the one exception: "THE VIRGIN ISLANDS" (listed under VG) is also on the FAIL list as "VIRGIN ISLANDS"
+    assert wrong == [("VG", "THE VIRGIN ISLANDS", None)]
