@@ -108,3 +108,17 @@ def app_from_environment() -> FastAPI:
     if os.environ.get("RISK_ENGINE_WORKERS"):
         extra["workers"] = os.environ["RISK_ENGINE_WORKERS"]
     return create_app(load_settings(extra=extra))
+
+
+def openapi_document() -> dict[str, object]:
+    """The OpenAPI document of the API (no database or snapshot needed)."""
+    return create_app(Settings()).openapi()
+
+
+def write_openapi(path: str = "openapi.json") -> None:
+    """Write the OpenAPI document (the committed ``openapi.json`` at the repository root)."""
+    import json
+    from pathlib import Path
+
+    text = json.dumps(openapi_document(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    Path(path).write_text(text, encoding="utf-8")

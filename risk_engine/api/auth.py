@@ -26,7 +26,7 @@ from risk_engine.errors import PermissionDeniedError
 CACHE_TTL_S = 5.0
 _KEY_RE = re.compile(r"^rk_([a-z2-9]{10})_[A-Za-z0-9_-]{43}$")
 # Credentials must never travel in URLs (they end up in logs and browser history).
-_QUERY_CREDENTIAL_NAMES = frozenset({"api_key", "apikey", "key", "token", "access_token", "auth"})
+QUERY_CREDENTIAL_NAMES = frozenset({"api_key", "apikey", "key", "token", "access_token", "auth"})
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ class KeyAuthenticator:
 
     def authenticate(self, authorization: str | None, query_names: frozenset[str] | set[str]) -> Principal:
         """The principal of a request's ``Authorization`` header, or AuthenticationError."""
-        if query_names & _QUERY_CREDENTIAL_NAMES:
+        if query_names & QUERY_CREDENTIAL_NAMES:
             msg = "API keys are not accepted in the query string; send 'Authorization: Bearer <key>'."
             raise AuthenticationError(msg, invalid_token=True)
         if not authorization:

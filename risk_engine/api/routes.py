@@ -9,6 +9,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
+import polars as pl
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.responses import JSONResponse, Response
 
 from risk_engine.api.audit import AuditBuffer, audit_event
-from risk_engine.api.auth import KeyAuthenticator, Principal, check_role
+from risk_engine.api.auth import QUERY_CREDENTIAL_NAMES, KeyAuthenticator, Principal, check_role
 from risk_engine.api.db import as_utc, utcnow
 from risk_engine.api.jobs import JobRunner
 from risk_engine.api.limits import RateLimiter
@@ -57,7 +58,7 @@ from risk_engine.api.schemas import (
     ScoreRequest,
     ScoreResponse,
 )
-from risk_engine.api.screening import new_id, resolve_record, result_detail
+from risk_engine.api.screening import formula_cells, new_id, resolve_record, result_detail
 from risk_engine.api.snapshot import Snapshot
 from risk_engine.config import Settings
 from risk_engine.errors import InputError, InputSchemaError, NotFoundError, RunError
@@ -136,8 +137,38 @@ def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return out
 
 
+_QUERY_NAMES: dict[int, frozenset[str]] = {}
+
+
+def _declared_query_names(dependant: Any) -> frozenset[str]:
+    names = {getattr(p, "alias", None) or p.name for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _declared_query_names(sub)
+    return frozenset(names)
+
+
+async def known_query_only(request: Request) -> None:
+    """422 for query parameters the route does not declare (nothing is silently ignored).
+
+    Credential-looking names are left to authentication, which refuses them with 401.
+    """
+    if not request.query_params:
+        return
+    route = request.scope.get("route")
+    if route is None:
+        return
+    allowed = _QUERY_NAMES.get(id(route))
+    if allowed is None:
+        allowed = _QUERY_NAMES[id(route)] = _declared_query_names(route.dependant) | QUERY_CREDENTIAL_NAMES
+    unknown = sorted(set(request.query_params.keys()) - allowed)
+    if unknown:
+        shown = ", ".join(repr(u[:40]) for u in unknown[:5])
+        msg = f"Unknown query parameter(s) {shown}; this route accepts: {', '.join(sorted(allowed - QUERY_CREDENTIAL_NAMES)) or 'none'}."
+        raise InputError(msg)
+
+
 _AUTH = (401, 403, 429, 503)
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(known_query_only)])
 
 ReaderDep = Annotated[Principal, Depends(caller(READERS))]
 ListReaderDep = Annotated[Principal, Depends(caller(LIST_READERS))]
@@ -394,6 +425,16 @@ async def upload_list(
     if result.frame.height == 0:
         msg = f"{filename}: no usable supplier rows ({result.rejected_rows} rejected)"
         raise InputSchemaError(msg, path=filename)
+    rows = result.frame.to_dicts()
+    text_columns = [c for c, t in result.frame.schema.items() if t == pl.String]
+    payloads = formula_cells(rows, text_columns)
+    if payloads:
+        row_no, column, value = payloads[0]
+        msg = (
+            f"{len(payloads)} cell(s) start like a spreadsheet formula (=, +, -, @); remove them and "
+            "upload again (they would run when the list is opened in a spreadsheet)"
+        )
+        raise InputSchemaError(msg, path=filename, row=row_no, column=column, value=value[:40])
     list_id = new_id("lst")
     try:
         row = await run_in_threadpool(
@@ -406,7 +447,7 @@ async def upload_list(
         if existing is None:
             raise
         return _accepted(existing)
-    state.jobs.submit(tenant=principal.tenant, list_id=list_id, rows=result.frame.to_dicts())
+    state.jobs.submit(tenant=principal.tenant, list_id=list_id, rows=rows)
     return _accepted(row)
 
 

@@ -59,7 +59,7 @@ class RecordOutcome:
     """What one record resolved to."""
 
     candidates: list[Candidate]
-    statuses: dict[str, str]  # entity_id -> match | review | confirmed
+    statuses: dict[str, str]  # entity_id -> match | review | confirmed | rejected
     chosen: Candidate | None
     match_status: str  # match | review | confirmed | none
     scored_from: str  # matched_entity | record | none
@@ -81,6 +81,8 @@ def resolve_record(snapshot: Snapshot, record: Mapping[str, Any], book: Decision
             known = next((c for c in candidates if c.entity_id == confirmed), None)
             chosen = Candidate(confirmed, known.probability if known else 1.0, "match")
             candidates = [chosen, *[c for c in candidates if c.entity_id != confirmed]]
+            # A record is one entity: the confirmed one settles the other candidates.
+            statuses = {c.entity_id: "rejected" for c in candidates}
             statuses[confirmed] = "confirmed"
             return _outcome(snapshot, record, candidates, statuses, chosen, "confirmed")
     if candidates:
@@ -207,3 +209,25 @@ def screen_rows(
                 }
             )
     return ScreeningOutcome(results, matches, matched, review)
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "|")
+
+
+def _is_formula_like(value: str) -> bool:
+    if not value or value[0] not in _FORMULA_START:
+        return False
+    # "+44 20 7946 0000" and "-5" are data; "=1+1", "+cmd|' /C calc'!A0", "@SUM(...)" are payloads.
+    rest = value[1:].lstrip()
+    return not (value[0] in "+-" and (rest[:1].isdigit() or rest[:1] in ("", "(")))
+
+
+def formula_cells(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> list[tuple[int, str, str]]:
+    """Cells that a spreadsheet would execute as a formula (CSV/formula injection), as (row, column, value)."""
+    found = []
+    for row in rows:
+        for column in columns:
+            value = row.get(column)
+            if isinstance(value, str) and _is_formula_like(value):
+                found.append((int(row.get("row") or 0), column, value))
+    return found
