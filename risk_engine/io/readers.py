@@ -118,7 +118,24 @@ def _polars_csv(source: Source, *, file: str, separator: str, **kwargs: Any) -> 
     except BaseException as exc:
         if not isinstance(exc, pl.exceptions.PolarsError) and not is_parser_panic(exc):
             raise
-        raise UnreadableFileError(file, f"the CSV cannot be parsed: {exc}".splitlines()[0]) from None
+        raise UnreadableFileError(file, _csv_error_reason(source, str(exc))) from None
+
+
+def _csv_error_reason(source: Source, message: str) -> str:
+    """A readable reason for a CSV parse failure; an unclosed quote is named with its line."""
+    field_match = re.search(r"Field `(.*?)` is not properly escaped", message, flags=re.DOTALL)
+    if field_match is None:
+        return f"the CSV cannot be parsed: {message.splitlines()[0] if message else 'unknown error'}"
+    start = field_match[1].splitlines()[0] if field_match[1] else ""
+    data = source.read_bytes() if isinstance(source, Path) else source
+    pos = data.find(start.encode("utf-8")) if start else -1
+    line = data.count(b"\n", 0, pos) + 1
+    where = f" on line {line}" if pos >= 0 else ""
+    shown = start if len(start) <= 60 else start[:59] + "…"
+    return (
+        f"a double quote opened{where} is never closed (the field starts {shown!r}); "
+        "a stray quote makes the rest of the file one cell"
+    )
 
 
 def load_csv(source: Source, *, file: str) -> Grid:

@@ -146,6 +146,7 @@ def test_unknown_columns_are_noted_not_silently_dropped() -> None:
         ("not_zip.xlsx", "not an XLSX workbook"),
         ("zip_bomb.xlsx", "zip bomb"),
         ("xml_entity.xlsx", "entities"),
+        ("unclosed_quote.csv", "opened on line 4 is never closed"),
     ],
 )
 def test_unreadable_fixtures_raise_unreadable_file_error(name: str, message: str) -> None:
