@@ -52,6 +52,7 @@ def test_cli_validate_names_row_column_and_value_and_exits_2(
         "not_zip.xlsx",
         "zip_bomb.xlsx",
         "xml_entity.xlsx",
+        "unclosed_quote.csv",
     ],
 )
 def test_cli_validate_unreadable_files_exit_2_with_a_reason(
