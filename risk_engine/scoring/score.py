@@ -19,7 +19,7 @@ import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Protocol
 
 import numpy as np
@@ -516,131 +516,40 @@ def upstream_flag_search(
     as_of: date,
     reference: InherentReference,
 ) -> pl.DataFrame:
-    """Breadth-first search downstream from each flagged node, keeping the most severe path per (node, flag source)."""
+    """§3.6 flags within K hops downstream of each flagged node (the graph module's search, fl-v1 rules)."""
+    from risk_engine.scoring import flags as flag_search
+
     fp = params.flags
-    k = params.propagation.max_depth
+    rules = flag_search.FlagRules(
+        k=params.propagation.max_depth,
+        min_confidence=fp.min_confidence,
+        high_max_distance=fp.high_max_distance,
+        medium_max_distance=fp.medium_max_distance,
+        recent_months=int(fp.recent_months),
+    )
     e = arrays.edges
-    n_edges = e.height
-    last = e.get_column("last_date").to_list()
-    hs4 = e.get_column("hs4").to_list()
-    source = e.get_column("source").to_list()
-    conf = arrays.confidence
-    recent_cut = as_of.toordinal() - fp.recent_months * 365.25 / 12
-    recent = np.array([d is None or d.toordinal() >= recent_cut for d in last], dtype=bool)
-    material = _edge_materials(hs4, reference)
-    ownership = np.array([s == "ownership" for s in source], dtype=bool)
-    usable = arrays.match_possible & arrays.propagate_mask[arrays.src] & arrays.propagate_mask[arrays.dst]
-    out_edges: dict[int, list[int]] = {}
-    for i in range(n_edges):
-        if usable[i] and arrays.src[i] != arrays.dst[i]:
-            out_edges.setdefault(int(arrays.src[i]), []).append(i)
-    idx = {nid: i for i, nid in enumerate(arrays.node_ids)}
-    ids = arrays.node_ids
-    rows: list[dict[str, object]] = []
-    for rec in flagged.iter_rows(named=True):
-        start = idx.get(rec["entity_id"])
-        if start is None:
-            continue
-        flag = rec["flag"]
-        juris = evidence.JURISDICTION_OF_FLAG.get(flag, "US-UFLPA")
-        possible = bool(rec["possible_match"])
-        best: dict[int, tuple[int, list[int]]] = {
-            start: (
-                _severity_rank(_severity(0, [], conf, recent, material, ownership, possible, flag, fp)),
-                [],
-            )
-        }
-        # One state per node and depth (its most severe, then shortest, path) keeps the search linear.
-        frontier: dict[int, tuple[int, list[int]]] = {start: best[start]}
-        for depth in range(1, k + 1):
-            nxt: dict[int, tuple[int, list[int]]] = {}
-            for node, (_rank, path) in frontier.items():
-                for ei in out_edges.get(node, []):
-                    v = int(arrays.dst[ei])
-                    if v == start or any(int(arrays.dst[p]) == v for p in path):
-                        continue
-                    new_path = [*path, ei]
-                    rank = _severity_rank(
-                        _severity(depth, new_path, conf, recent, material, ownership, possible, flag, fp)
-                    )
-                    if v not in nxt or rank > nxt[v][0]:
-                        nxt[v] = (rank, new_path)
-            for v, (rank, path) in nxt.items():
-                if v not in best or rank > best[v][0]:
-                    best[v] = (rank, path)
-            frontier = nxt
-            if not frontier:
-                break
-        for v, (rank, path) in best.items():
-            sev = _RANK_SEVERITY[rank]
-            node_path = [ids[v]] + [ids[int(arrays.src[p])] for p in reversed(path)]
-            mats = sorted({m for p in path if (m := material[p]) is not None})
-            rows.append(
-                {
-                    "entity_id": ids[v],
-                    "flag": flag,
-                    "source_entity_id": rec["entity_id"],
-                    "distance": len(path),
-                    "severity": sev,
-                    "jurisdiction": juris,
-                    "path": node_path,
-                    "material": ", ".join(mats) if mats else None,
-                    "list_version": rec["list_version"],
-                    "match_probability": rec["match_probability"],
-                    "evidence": rec["evidence"],
-                }
-            )
-    if not rows:
-        return pl.DataFrame(schema=FLAG_SCHEMA)
-    return pl.DataFrame(rows, schema=FLAG_SCHEMA).sort("entity_id", "distance", "flag")
-
-
-_RANK_SEVERITY = {3: "high", 2: "medium", 1: "low"}
-
-
-def _severity_rank(sev: str) -> int:
-    return bands.SEVERITY_RANK[sev]
-
-
-def _severity(
-    distance: int,
-    path: list[int],
-    conf: NDArray[np.float64],
-    recent: NDArray[np.bool_],
-    material: list[str | None],
-    ownership: NDArray[np.bool_],
-    possible: bool,
-    flag: str,
-    fp: Any,
-) -> str:
-    """§3.6 severity of one path from a flagged node (``path`` = edge indices, source end first)."""
-    if possible or flag == "OWNERSHIP_NEXUS" or any(ownership[p] for p in path):
-        return "low"
-    all_strong = all(conf[p] >= fp.min_confidence for p in path)
-    if distance <= fp.high_max_distance and all_strong and all(recent[p] for p in path):
-        return "high"
-    if all_strong and any(material[p] for p in path):
-        return "high"
-    if distance <= fp.medium_max_distance or not all_strong:
-        return "medium"
-    return "low"
-
-
-def _edge_materials(hs4: list[str | None], reference: InherentReference) -> list[str | None]:
-    pri = reference.uflpa_priority.select("hs_prefix", "material").rows()
-    cache: dict[str | None, str | None] = {}
-    out: list[str | None] = []
-    for h in hs4:
-        if h not in cache:
-            hit = None
-            if h:
-                for prefix, mat in pri:
-                    if h.startswith(prefix) or prefix.startswith(h):
-                        hit = mat
-                        break
-            cache[h] = hit
-        out.append(cache[h])
-    return out
+    cut = as_of - timedelta(days=round(fp.recent_months * 365.25 / 12))
+    recent = e.select((pl.col("last_date").is_null() | (pl.col("last_date") >= cut)).alias("r"))[
+        "r"
+    ].to_numpy()
+    priority = dict(reference.uflpa_priority.select("hs_prefix", "material").unique("hs_prefix").iter_rows())
+    fe = flag_search.FlagEdges(
+        node_ids=arrays.node_ids,
+        src=arrays.src,
+        dst=arrays.dst,
+        confidence=arrays.confidence,
+        recent=recent.astype(bool),
+        ownership=(e.get_column("source") == "ownership").fill_null(False).to_numpy().astype(bool),
+        material=flag_search.edge_materials(e.get_column("hs4").to_list(), priority),
+        usable=arrays.match_possible & arrays.propagate_mask[arrays.src] & arrays.propagate_mask[arrays.dst],
+    )
+    out = flag_search.search_flags(fe, flagged, rules=rules)
+    # jurisdiction labels of this methodology (evidence.JURISDICTION_OF_FLAG) win over the search's defaults
+    return out.with_columns(
+        pl.col("flag")
+        .replace_strict(evidence.JURISDICTION_OF_FLAG, default=pl.col("jurisdiction"))
+        .alias("jurisdiction")
+    ).cast(FLAG_SCHEMA)  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------------------------------------------
