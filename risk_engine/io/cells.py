@@ -323,6 +323,7 @@ _NUMERIC_DATE = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})$")
 _ISO_PREFIX = re.compile(
     r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
 )
+_ISO_DATETIME = r"^(\d{4}-\d{1,2}-\d{1,2})[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?$"
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _EXCEL_SERIAL = re.compile(r"^(\d{5})(?:\.0+)?$")
 _NAMED_FORMATS = (
@@ -409,7 +410,13 @@ def clean_date(s: pl.Series) -> Cleaned:
     A column where some values are only valid day-first (31/03/2024) and others only month-first
     (03/31/2024) is contradictory: its ambiguous values (03/04/2024) are rejected as such.
     """
-    uniques = s.drop_nulls().unique().to_list()
+    # Timestamps differ by the second but share a day: parse each distinct day once. The time
+    # part is only dropped when it is well formed, so "2024-03-31Tnonsense" is still rejected.
+    keys = s
+    if s.str.contains(":").any():
+        day = s.str.extract(_ISO_DATETIME, 1)
+        keys = day.fill_null(s)
+    uniques = keys.drop_nulls().unique().to_list()
     day_evidence, month_evidence, ambiguous = _slash_order(uniques)
     contradictory = day_evidence and month_evidence
     day_first = not month_evidence
@@ -438,7 +445,7 @@ def clean_date(s: pl.Series) -> Cleaned:
         reasons[value] = None if parsed is not None else f"not a date ({DATE_EXAMPLES})"
     if not mapping:
         return Cleaned(nulls(s.name, s.len(), pl.Date()), _no_reason(s), note)
-    keys = pl.Series("k", list(mapping), dtype=pl.String)
-    values = s.replace_strict(keys, pl.Series("v", list(mapping.values()), dtype=pl.Date), default=None)
-    reason = s.replace_strict(keys, pl.Series("r", list(reasons.values()), dtype=pl.String), default=None)
+    old = pl.Series("k", list(mapping), dtype=pl.String)
+    values = keys.replace_strict(old, pl.Series("v", list(mapping.values()), dtype=pl.Date), default=None)
+    reason = keys.replace_strict(old, pl.Series("r", list(reasons.values()), dtype=pl.String), default=None)
     return Cleaned(values.alias(s.name), reason.alias(s.name), note)

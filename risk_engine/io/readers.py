@@ -118,6 +118,8 @@ def _polars_csv(source: Source, *, file: str, separator: str, **kwargs: Any) -> 
     except BaseException as exc:
         if not isinstance(exc, pl.exceptions.PolarsError) and not is_parser_panic(exc):
             raise
+        if "utf-8" in str(exc).lower() or "utf8" in str(exc).lower():
+            check_utf8_text(source, file=file)  # raises with the line, byte and likely encoding
         raise UnreadableFileError(file, _csv_error_reason(source, str(exc))) from None
 
 
@@ -140,7 +142,7 @@ def _csv_error_reason(source: Source, message: str) -> str:
 
 def load_csv(source: Source, *, file: str) -> Grid:
     """UTF-8 CSV (with or without BOM; ',', ';', tab or '|' separated) to a string grid."""
-    check_utf8_text(source, file=file)
+    check_utf8_text(source, file=file, decode=False)
     separator = _detect_separator(source)
     head = _polars_csv(source, file=file, separator=separator, n_rows=1)
     width = head.width
@@ -684,23 +686,31 @@ def _clean(
             filled = body.height - body[f"c{position}"].null_count()
             notes.append(f"column {position + 1} has no header but holds {filled:,} value(s); ignored")
     body = body.with_columns(pl.int_range(first_row, first_row + body.height, dtype=pl.Int64).alias("__row"))
-    data_cols = [c for c in body.columns if c != "__row"]
-    if data_cols:
-        # Cheap pass first (every cell null or short); only those candidate rows are stripped.
-        short = pl.all_horizontal(
-            [pl.col(c).is_null() | (pl.col(c).str.len_bytes() <= 16) for c in data_cols]
-        )
-        candidates = body.filter(short)
-        blank_rows = candidates.filter(
-            pl.all_horizontal([pl.col(c).str.strip_chars().fill_null("") == "" for c in data_cols])
-        )["__row"]
+    # Mapped columns are stripped once here; a row is blank when every mapped cell is empty and
+    # every other cell is empty or whitespace (checked only on those few candidate rows).
+    raws = {name: cells.strip_cells(body[f"c{pos}"]).alias(name) for name, pos in mapping.positions.items()}
+    if body.height:
+        blank = pl.repeat(True, body.height, eager=True)
+        for raw in raws.values():
+            blank = blank & raw.is_null()
         flagged = [p.filter(pl.col("severity") == "error")["row"] for p in extra_problems or [] if p.height]
         if flagged:
             # A row whose only content lies beyond the header is not blank: it is misaligned.
-            blank_rows = blank_rows.filter(~blank_rows.is_in(pl.concat(flagged).implode()))
-        if blank_rows.len():
-            body = body.filter(~pl.col("__row").is_in(blank_rows.implode()))
-            notes.append(f"{blank_rows.len()} blank row(s) skipped")
+            blank = blank & ~body["__row"].is_in(pl.concat(flagged).implode())
+        others = [f"c{i}" for i in range(body.width - 1) if i not in set(mapping.positions.values())]
+        if blank.any() and others:
+            candidates = body.filter(blank)
+            empty_others = candidates.select(
+                pl.all_horizontal([pl.col(c).str.strip_chars().fill_null("") == "" for c in others])
+            ).to_series()
+            blank_rows = candidates["__row"].filter(empty_others)
+            blank = blank & body["__row"].is_in(blank_rows.implode())
+        n_blank = int(blank.sum())
+        if n_blank:
+            keep_rows = ~blank
+            body = body.filter(keep_rows)
+            raws = {name: raw.filter(keep_rows) for name, raw in raws.items()}
+            notes.append(f"{n_blank} blank row(s) skipped")
     header_problems = _header_problem_frame(file, header_row, mapping)
     if (
         table.kind == "audits"
@@ -759,12 +769,7 @@ def _clean(
     for col in table.columns:
         pos = mapping.positions.get(col.name)
         present = pos is not None
-        raw = (
-            cells.strip_cells(body[f"c{pos}"])
-            if pos is not None
-            else _null_series(col.name, body.height, pl.String())
-        )
-        raw = raw.alias(col.name)
+        raw = raws[col.name] if pos is not None else _null_series(col.name, body.height, pl.String())
         if col.name == "ilo_indicator":
             state.columns["_ilo_raw"] = raw
         _clean_column(state, col, raw, mapping.headers.get(col.name, col.name), present)

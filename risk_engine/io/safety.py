@@ -162,11 +162,13 @@ def read_head(source: Source, n: int) -> bytes:
     return source[:n]
 
 
-def check_utf8_text(source: Source, *, file: str) -> None:
+def check_utf8_text(source: Source, *, file: str, decode: bool = True) -> None:
     """Refuse content that is not UTF-8 text, naming the encoding it seems to use and where.
 
     Streams in slices of about 1 MiB that end at a newline (which never splits a UTF-8 sequence,
-    so error offsets are exact); a large file is never held whole, nor twice as ``str``.
+    so error offsets are exact); a large file is never held whole, nor twice as ``str``. With
+    ``decode=False`` only the head, byte-order marks and NUL bytes are checked: the CSV parser
+    validates UTF-8 itself, and this check is re-run in full to explain a failure.
     """
     head = read_head(source, 4096)
     if not head:
@@ -189,6 +191,10 @@ def check_utf8_text(source: Source, *, file: str) -> None:
                 raise UnreadableFileError(
                     file, f"binary data, not CSV text: NUL byte at line {line} (byte offset {offset + pos})"
                 )
+            if not decode and offset > 0:
+                offset += len(chunk)
+                lines_before += chunk.count(b"\n")
+                continue
             try:
                 text = chunk.decode("utf-8")
             except UnicodeDecodeError as exc:
