@@ -523,3 +523,22 @@ def test_xlsx_error_cells_are_reported_not_silently_emptied() -> None:
         (r["row"], r["column"], r["value"], r["severity"]) for r in result.rejects.iter_rows(named=True)
     }
     assert {(2, "annual_spend", "#DIV/0!", "warning"), (3, "country", "#N/A", "error")} <= problems
+
+
+def test_timestamps_are_parsed_per_day_and_malformed_times_rejected() -> None:
+    rows = "B1,2024-03-31T10:20:00,A,CN,B,US,61\nB2,2024-03-31 23:59:59,A,CN,B,US,61\nB3,2024-03-31Tnonsense,A,CN,B,US,61\n"
+    result = _read(TRADE_HEADER + rows, kind="trade")
+    assert result.frame["date"].to_list() == [dt.date(2024, 3, 31)] * 2
+    assert result.rejects["value"].to_list() == ["2024-03-31Tnonsense"]
+
+
+def test_nul_byte_deep_in_a_large_csv_is_refused() -> None:
+    data = b"name,country\n" + b"Acme,FR\n" * 300_000 + b"Be\x00ta,DE\n"
+    with pytest.raises(UnreadableFileError, match="NUL byte at line 300002"):
+        read_bytes(data, file="f.csv", kind="suppliers")
+
+
+def test_invalid_utf8_deep_in_a_large_csv_names_its_line() -> None:
+    data = b"name,country\n" + b"Acme,FR\n" * 300_000 + b"Caf\xe9,FR\n"
+    with pytest.raises(UnreadableFileError, match="line 300002"):
+        read_bytes(data, file="f.csv", kind="suppliers")
