@@ -185,6 +185,7 @@ def tvpra_consistency(indices: dict[str, pl.DataFrame], base: InherentReference)
                 loo, listed.filter(pl.col("country").is_in(countries)), "inherent_loo"
             )
     rng = np.random.default_rng(0)
+    scores = scores.sort("entity_id")
     scores = scores.with_columns(pl.Series("random", rng.random(scores.height)))
     out["random"] = per_good_auc(scores, listed, "random")
     return out
@@ -195,10 +196,13 @@ def prospective(indices: dict[str, pl.DataFrame], base: InherentReference) -> di
 
     l2018 = listed_pairs("2018")
     tv = ref.load_tvpra()
-    new = {}
-    for ed in ("2020", "2022"):
-        later = listed_pairs(ed).join(l2018, on=["good", "country"], how="anti")
-        new[ed] = later
+    # first listed in 2020 (absent from 2018), and first listed in 2022 (absent from 2018 and 2020)
+    new = {
+        "2020": listed_pairs("2020").join(l2018, on=["good", "country"], how="anti"),
+        "2022": listed_pairs("2022")
+        .join(l2018, on=["good", "country"], how="anti")
+        .join(listed_pairs("2020"), on=["good", "country"], how="anti"),
+    }
     goods = sorted(set(pl.concat(list(new.values()))["good"]))
     out: dict[str, Any] = {"goods": len(goods)}
     tv2018 = tvpra_hs_table(tv, ref.load_goods_hs(), edition="2018")
