@@ -228,6 +228,25 @@ def _variant_evidence(
     return ev, ff, hit_flags, all_issues
 
 
+def _unknown_entity_issues(ev: pl.DataFrame, node_ids: list[str]) -> pl.DataFrame:
+    """Evidence for entities that are not nodes of the graph cannot be scored: report it."""
+    known = pl.DataFrame({"entity_id": node_ids})
+    stray = (
+        ev.filter(pl.col("variant") == "high").join(known, on="entity_id", how="anti").get_column("entity_id")
+    )
+    return pl.DataFrame(
+        {
+            "file": ["audits/enforcement"] * stray.len(),
+            "row": [None] * stray.len(),
+            "column": ["entity_id"] * stray.len(),
+            "value": stray.to_list(),
+            "reason": ["evidence for an entity that is not in the supply graph: not scored"] * stray.len(),
+            "severity": ["warning"] * stray.len(),
+        },
+        schema=REJECTS_SCHEMA,
+    )
+
+
 def node_terms(
     nodes: pl.DataFrame,
     arrays: GraphArrays,
@@ -270,6 +289,7 @@ def node_terms(
         )
         i_col = "inherent_adj_high" if variant == "high" else "inherent_adj"
         t = t.with_columns((1.0 - (1.0 - pl.col(i_col)) * (1.0 - pl.col(e_col))).alias(f"local{suffix}"))
+    issues = pl.concat([issues, _unknown_entity_issues(ev, arrays.node_ids)], how="vertical_relaxed")
     # node order and the graph-derived terms
     order = pl.DataFrame({"entity_id": arrays.node_ids}).with_row_index("_i")
     t = order.join(t, on="entity_id", how="left").sort("_i")

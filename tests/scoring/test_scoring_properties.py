@@ -327,3 +327,79 @@ def test_only_an_override_exceeds_the_cap(region):
     )
     out = inherent_risk(ents, params=P, reference=REF).row(0, named=True)
     assert out["override"] == "XUAR_LOCATED" and out["inherent"] > P.inherent.cap
+
+
+junk = st.one_of(
+    st.none(), st.text(max_size=12), st.sampled_from(["Major", "closed", "PA=E", "systemic", "SAQ"])
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            junk,
+            junk,
+            junk,
+            junk,
+            st.lists(st.integers(-3, 20), max_size=3),
+            st.one_of(st.none(), st.floats(-1, 2)),
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    st.lists(st.tuples(junk, st.one_of(st.none(), st.floats(0, 1))), max_size=4),
+)
+def test_bad_evidence_values_never_crash_and_are_reported(rows, hit_rows):
+    from risk_engine.scoring.evidence import enforcement_evidence, finding_factors
+
+    frame = pl.DataFrame(
+        [
+            {
+                "row": i + 2,
+                "site_entity_id": "n0",
+                "audit_id": "A",
+                "finding_id": f"F{i}",
+                "audit_date": AS_OF,
+                "grade": g,
+                "status": st_,
+                "scope": sc,
+                "source": src,
+                "ilo_indicators": ind,
+                "match_confidence": m,
+            }
+            for i, (g, st_, sc, src, ind, m) in enumerate(rows)
+        ],
+        schema={
+            "row": pl.Int64,
+            "site_entity_id": pl.String,
+            "audit_id": pl.String,
+            "finding_id": pl.String,
+            "audit_date": pl.Date,
+            "grade": pl.String,
+            "status": pl.String,
+            "scope": pl.String,
+            "source": pl.String,
+            "ilo_indicators": pl.List(pl.Int64),
+            "match_confidence": pl.Float64,
+        },
+    )
+    ff = finding_factors(frame, params=P, as_of=AS_OF)
+    for r in ff.factors.iter_rows(named=True):
+        assert (
+            0.0 <= r["g"] <= 1.0 and 0.0 <= r["rho"] <= 1.0 and 0.0 <= r["q"] <= 1.0 and 0.0 <= r["m"] <= 1.0
+        )
+    # every finding either contributes, or appears in the issues, or has no indicator and no clause at all
+    used_rows = set(ff.factors["row"].to_list()) | set(ff.issues["row"].drop_nulls().to_list())
+    assert used_rows == set(frame["row"].to_list())
+    e = audit_evidence(ff, params=P, as_of=AS_OF)
+    assert all(0.0 <= v <= 1.0 for v in e["e_audit"])
+    hits_frame_ = pl.DataFrame(
+        [
+            {"row": i + 2, "entity_id": "n0", "list": lst, "match_probability": m}
+            for i, (lst, m) in enumerate(hit_rows)
+        ],
+        schema={"row": pl.Int64, "entity_id": pl.String, "list": pl.String, "match_probability": pl.Float64},
+    )
+    out = enforcement_evidence(hits_frame_, params=P, as_of=AS_OF)
+    assert all(0.0 <= v <= 1.0 for v in out.evidence["e_enf"])

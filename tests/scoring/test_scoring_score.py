@@ -312,3 +312,10 @@ def test_clean_audit_discount_and_finding_evidence_flow_into_local_risk():
     )  # ILO pattern: debt bondage (involuntariness) + restriction of movement
     assert flagged["inherent"] == pytest.approx(base["inherent"])
     assert flagged["band"] == "critical"
+
+
+def test_evidence_for_entities_outside_the_graph_is_reported():
+    out = run(chain(), enforcement=hits(("NOT-IN-GRAPH", "UFLPA", 0.99)))
+    stray = out.issues.filter(pl.col("value") == "NOT-IN-GRAPH")
+    assert stray.height == 1
+    assert "not in the supply graph" in stray["reason"][0]
