@@ -64,7 +64,7 @@ CHINESE_PLACE_WORDS: frozenset[str] = frozenset(
         # other cities that recur in listed names
         "baoding", "dongguan", "foshan", "guangzhou", "hangzhou", "hefei", "nanjing", "ningbo",
         "qingdao", "quanzhou", "shenzhen", "suzhou", "wenzhou", "wuhan", "xiamen", "zhengzhou",
-        "dalian", "chengdu",
+        "dalian", "chengdu", "zhuhai",
     }
 )  # fmt: skip
 CHINESE_PLACE_PHRASES: tuple[str, ...] = ("inner mongolia", "nei mongol", "lop county")
@@ -78,12 +78,17 @@ CHINESE_PLACE_SCRIPT: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class UflpaEntry:
-    """One listed entity: its primary name, aliases, former names and the subsidiaries flag."""
+    """One listed entity: its primary name, aliases, former names and the subsidiaries flag.
+
+    ``subsidiaries`` holds subsidiaries the entry names itself ("X and its eight subsidiaries: A; B;
+    and C"); they are listed entities in their own right and become rows of their own.
+    """
 
     name: str
     aliases: tuple[str, ...] = ()
     includes_subsidiaries: bool = False
     former_names: tuple[str, ...] = ()
+    subsidiaries: tuple[str, ...] = ()
 
 
 class _MalformedEntry(ValueError):
@@ -101,8 +106,14 @@ _ALIAS_KEYWORD = re.compile(
 _FORMER_KEYWORD = re.compile(
     r"^(?:and\s+)?(?:formerly\s+known\s+as|f\.?\s?k\.?\s?a\b\.?|formerly\b)\s*:?\s*", re.IGNORECASE
 )
+# "and subsidiaries", "and its subsidiaries", "and its eight Zhuhai-based subsidiaries", "and its
+# subordinate and affiliated entities" (up to four words between the possessive and the noun).
+_GROUP_NOUN = r"(?:subsidiaries|subsidiary|affiliates|affiliated\s+entities)"
 _SUBSIDIARIES = re.compile(
-    r"[\s,;]*\band\s+(?:its\s+|their\s+)?(?:subsidiaries|subsidiary)\s*\.?\s*$", re.IGNORECASE
+    rf"[\s,;]*\band\s+(?:(?:its|their)\s+)?(?:[\w-]+\s+){{0,4}}?{_GROUP_NOUN}\s*\.?\s*$", re.IGNORECASE
+)
+_SUBSIDIARY_LIST_HEAD = re.compile(
+    rf"[\s,;]*\band\s+(?:its|their)\s+(?:[\w-]+\s+){{0,4}}?{_GROUP_NOUN}\s*$", re.IGNORECASE
 )
 _LEADING_AND = re.compile(r"^and\s+", re.IGNORECASE)
 
@@ -166,8 +177,17 @@ def _is_alias_group(content: str) -> bool:
     return bool(_ALIAS_KEYWORD.match(content) or _FORMER_KEYWORD.match(content))
 
 
+_TRAILING_LIST_PUNCTUATION = re.compile(r"(?:[;,]\s*and|[;,:])\s*$", re.IGNORECASE)
+
+
 def _clean_name(text: str) -> str:
-    return text.strip().strip(",;:").strip()
+    """Strip list punctuation around a name ("A Co.;", "B Co.; and" as in bulleted copies)."""
+    text = text.strip()
+    while True:
+        cut = _TRAILING_LIST_PUNCTUATION.sub("", text).strip()
+        if cut == text:
+            return text.lstrip(",;:").strip()
+        text = cut
 
 
 def _parse_alias_group(content: str) -> tuple[list[str], list[str]]:
@@ -215,6 +235,18 @@ def _parse_entry(text: str) -> UflpaEntry:
     if not text:
         raise _MalformedEntry("empty entity name")
     _check_parentheses(text)
+    named_subsidiaries: list[str] = []
+    colon = _top_level_index(text, ":")
+    if colon is not None:
+        head = _SUBSIDIARY_LIST_HEAD.search(text[:colon])
+        if head:
+            listed = text[colon + 1 :].strip()
+            for raw_item in _split_top_level(listed, ";") if listed else []:
+                item = _clean_name(_LEADING_AND.sub("", raw_item.strip()))
+                if not item:
+                    raise _MalformedEntry("empty subsidiary name")
+                named_subsidiaries.append(item)
+            text = text[: head.start()] + " and subsidiaries"
     subsidiaries = _SUBSIDIARIES.search(text)
     includes_subsidiaries = subsidiaries is not None
     if subsidiaries:
@@ -246,7 +278,20 @@ def _parse_entry(text: str) -> UflpaEntry:
         aliases=_unique(aliases, name),
         includes_subsidiaries=includes_subsidiaries,
         former_names=_unique(former, name),
+        subsidiaries=_unique(named_subsidiaries, name),
     )
+
+
+def _top_level_index(text: str, char: str) -> int | None:
+    depth = 0
+    for i, ch in enumerate(text):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == char and depth == 0:
+            return i
+    return None
 
 
 def parse_uflpa_entry(text: str) -> UflpaEntry:
@@ -392,7 +437,8 @@ def _is_heading(text: str) -> bool:
     if text.startswith("#"):
         return True
     if text.endswith(":") and not _is_alias_group(text):
-        return True
+        # "X and its eight subsidiaries:" introduces a list of entities; it is an entity, not a heading.
+        return _SUBSIDIARY_LIST_HEAD.search(text[:-1]) is None
     return bool(_HEADING_START.match(text))
 
 
@@ -450,21 +496,25 @@ def parse_uflpa_lines(text: str, *, file: str) -> tuple[pl.DataFrame, pl.DataFra
                 _reject(file, number, "extra", extra, "unrecognised extra cell ignored", "warning")
             )
         all_aliases = [*entry.aliases, *entry.former_names]
-        rows.append(
-            {
-                "row": number,
-                "name": entry.name,
-                "aliases": all_aliases,
-                "country": country_from_name(entry.name, *all_aliases),
-                "country_raw": None,
-                "list": LIST_NAME,
-                "listed_date": listed,
-                "revoked_date": None,
-                "products": None,
-                "includes_subsidiaries": entry.includes_subsidiaries,
-                "section": section,
-            }
-        )
+        named = [(entry.name, all_aliases, entry.includes_subsidiaries)]
+        # Subsidiaries the entry names are listed entities too: one row each, same line and date.
+        named += [(sub, [], False) for sub in entry.subsidiaries]
+        for name, aliases, subsidiaries in named:
+            rows.append(
+                {
+                    "row": number,
+                    "name": name,
+                    "aliases": aliases,
+                    "country": country_from_name(name, *aliases),
+                    "country_raw": None,
+                    "list": LIST_NAME,
+                    "listed_date": listed,
+                    "revoked_date": None,
+                    "products": None,
+                    "includes_subsidiaries": subsidiaries,
+                    "section": section,
+                }
+            )
     frame = pl.DataFrame(rows, schema=UFLPA_FRAME_SCHEMA)
     rejects_frame = pl.DataFrame(rejects, schema=REJECTS_SCHEMA)
     return frame, rejects_frame

@@ -332,3 +332,64 @@ def test_list_shaped_noise_never_raises_anything_but_the_projects_errors(text: s
     assert all(name.strip() for name in frame["name"])
     with contextlib.suppress(InputSchemaError):
         parse_uflpa_text(text, file="fuzz.txt")
+
+
+def test_named_subsidiaries_become_listed_rows_of_their_own() -> None:
+    text = (
+        "Ninestar Corporation and its eight Zhuhai-based subsidiaries: Zhuhai Ninestar Information Technology "
+        "Co., Ltd.; Zhuhai Pantum Electronics Co., Ltd.; and Zhuhai Ninestar Management Co., Ltd.\t2023-06-12\n"
+    )
+    entry = parse_uflpa_entry(text.split("\t")[0])
+    assert entry.name == "Ninestar Corporation"
+    assert entry.includes_subsidiaries
+    assert entry.subsidiaries == (
+        "Zhuhai Ninestar Information Technology Co., Ltd.",
+        "Zhuhai Pantum Electronics Co., Ltd.",
+        "Zhuhai Ninestar Management Co., Ltd.",
+    )
+    frame = parse_uflpa_text(text, file="list.txt")
+    assert frame["name"].to_list() == ["Ninestar Corporation", *entry.subsidiaries]
+    assert frame["row"].to_list() == [1, 1, 1, 1]
+    assert frame["includes_subsidiaries"].to_list() == [True, False, False, False]
+    assert frame["listed_date"].to_list() == [date(2023, 6, 12)] * 4
+    # Zhuhai (Guangdong) names the subsidiaries' place; the parent's name names none: no guess.
+    assert frame["country"].to_list() == [None, "CN", "CN", "CN"]
+
+
+def test_bulleted_subsidiaries_under_an_introducing_line_are_entities_not_a_heading() -> None:
+    text = (
+        "Entities working with the government of the XUAR\n"
+        "Ninestar Corporation and its eight Zhuhai-based subsidiaries:\n"
+        "- Zhuhai Pantum Electronics Co., Ltd.;\n"
+        "- Geehy Semiconductor Co., Ltd.; and\n"
+        "- Zhuhai Seine Printing Technology Co., Ltd.\n"
+    )
+    frame = parse_uflpa_text(text, file="list.txt")
+    assert frame["name"].to_list() == [
+        "Ninestar Corporation",
+        "Zhuhai Pantum Electronics Co., Ltd.",
+        "Geehy Semiconductor Co., Ltd.",
+        "Zhuhai Seine Printing Technology Co., Ltd.",
+    ]
+    assert frame["includes_subsidiaries"].to_list() == [True, False, False, False]
+    assert set(frame["section"].to_list()) == {"Entities working with the government of the XUAR"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Xinjiang Production and Construction Corps (XPCC) and its subordinate and affiliated entities",
+        "Xinjiang Production and Construction Corps (XPCC) and its subsidiaries",
+        "Xinjiang Production and Construction Corps (XPCC), and subsidiaries.",
+    ],
+)
+def test_group_wording_sets_the_subsidiaries_flag(text: str) -> None:
+    entry = parse_uflpa_entry(text)
+    assert entry.name == "Xinjiang Production and Construction Corps (XPCC)"
+    assert entry.includes_subsidiaries
+    assert entry.subsidiaries == ()
+
+
+def test_a_name_that_merely_contains_and_keeps_its_words() -> None:
+    entry = parse_uflpa_entry("Baoding LYSZD Trade and Business Co., Ltd.")
+    assert entry == UflpaEntry(name="Baoding LYSZD Trade and Business Co., Ltd.")
