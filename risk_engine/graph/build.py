@@ -154,49 +154,67 @@ def aggregate_trade(
     cols = set(trade.columns)
     value = pl.col("value_usd") if "value_usd" in cols else pl.lit(None, dtype=pl.Float64)
     weight = pl.col("weight_kg") if "weight_kg" in cols else pl.lit(None, dtype=pl.Float64)
-    hs = _hs4_expr("hs_code", known_hs4) if "hs_code" in cols else pl.lit(None, dtype=pl.String)
+    hs_raw = pl.col("hs_code").cast(pl.String) if "hs_code" in cols else pl.lit(None, dtype=pl.String)
     recent_from = _months_before(as_of, BOL_RECENT_MONTHS)
-    src = pl.col(shipper_key).cast(pl.String)
-    dst = pl.col(consignee_key).cast(pl.String)
-    usable = src.is_not_null() & dst.is_not_null() & (src != dst) & pl.col("date").is_not_null()
-    usable = usable & (pl.col("date") <= as_of)
 
     def clean(x: pl.Expr) -> pl.Expr:
         x = x.cast(pl.Float64)
         return pl.when(x.is_finite() & (x >= 0)).then(x)
 
-    lf = trade.lazy().filter(usable)
-    edges = (
-        lf.select(
-            src.alias("src"),
-            dst.alias("dst"),
-            hs.alias("hs4"),
+    # Stage 1 groups the raw rows by the raw HS code: only cheap per-row work (a date filter, numeric
+    # cleaning) touches all rows; the string checks (HS4, unresolved parties, self-loops) then run on the
+    # far fewer groups, and stage 2 merges HS6 codes into their HS4 heading.
+    lanes = (
+        trade.lazy()
+        .select(
+            pl.col(shipper_key).cast(pl.String).alias("src"),
+            pl.col(consignee_key).cast(pl.String).alias("dst"),
+            hs_raw.alias("hs_code"),
             pl.col("date"),
             clean(value).alias("value_usd"),
             clean(weight).alias("weight_kg"),
         )
-        .group_by("src", "dst", "hs4")
+        .filter(pl.col("date") <= as_of)
+        .group_by("src", "dst", "hs_code")
         .agg(
             pl.len().cast(pl.Int64).alias("n_shipments"),
             pl.col("value_usd").sum().alias("value_usd"),
-            pl.col("value_usd").count().alias("n_value"),
+            pl.col("value_usd").count().cast(pl.Int64).alias("n_value"),
             pl.col("weight_kg").sum().alias("weight_kg"),
-            pl.col("weight_kg").count().alias("n_weight"),
+            pl.col("weight_kg").count().cast(pl.Int64).alias("n_weight"),
             pl.col("date").min().alias("first_date"),
             pl.col("date").max().alias("last_date"),
-            (pl.col("date") >= recent_from).sum().alias("n_recent"),
+            (pl.col("date") >= recent_from).sum().cast(pl.Int64).alias("n_recent"),
+        )
+        .filter(pl.col("src").is_not_null() & pl.col("dst").is_not_null() & (pl.col("src") != pl.col("dst")))
+        .collect(engine="streaming")
+    )
+    edges = (
+        lanes.lazy()
+        .with_columns(_hs4_expr("hs_code", known_hs4).alias("hs4"))
+        .group_by("src", "dst", "hs4")
+        .agg(
+            pl.col("n_shipments").sum(),
+            pl.col("value_usd").sum(),
+            pl.col("n_value").sum(),
+            pl.col("weight_kg").sum(),
+            pl.col("n_weight").sum(),
+            pl.col("first_date").min(),
+            pl.col("last_date").max(),
+            pl.col("n_recent").sum(),
+        )
+        .with_columns(
+            pl.when(pl.col("n_value") > 0).then(pl.col("value_usd")).alias("value_usd"),
+            pl.when(pl.col("n_weight") > 0).then(pl.col("weight_kg")).alias("weight_kg"),
         )
     )
     edges = _bol_shares(edges)
     edges = edges.with_columns(_bol_confidence(as_of).alias("confidence"), pl.lit("bol").alias("source"))
-    out = edges.select(
-        pl.col(name).cast(dtype) if name != "value_usd" and name != "weight_kg" else pl.col(name)
-        for name, dtype in EDGE_SCHEMA.items()
-    ).collect()
-    out = out.with_columns(
-        pl.when(pl.col("value_usd") > 0).then(pl.col("value_usd")).otherwise(None).alias("value_usd"),
-        pl.when(pl.col("weight_kg") > 0).then(pl.col("weight_kg")).otherwise(None).alias("weight_kg"),
-    ).sort("dst", "src", "hs4", nulls_last=True)
+    out = (
+        edges.select(pl.col(name).cast(dtype) for name, dtype in EDGE_SCHEMA.items())
+        .sort("dst", "src", "hs4", nulls_last=True)
+        .collect()
+    )
     if issues is not None:
         issues.append(_trade_issues(trade, shipper_key, consignee_key, as_of, known_hs4, file))
     return out
@@ -306,13 +324,15 @@ def _trade_issues(
                 )
             )
     if "hs_code" in cols:
-        hs4 = _hs4_expr("hs_code", known_hs4)
+        # judge each distinct code once, then flag rows by membership (cheap on millions of rows)
+        codes = trade.select(pl.col("hs_code").cast(pl.String).unique().drop_nulls())
+        bad_codes = codes.filter(_hs4_expr("hs_code", known_hs4).is_null())["hs_code"]
         reason = "HS code missing or shorter than 4 digits" + (
             " or not a known HS4 heading" if known_hs4 is not None else ""
         )
         checks.append(
             (
-                hs4.is_null(),
+                pl.col("hs_code").is_null() | pl.col("hs_code").cast(pl.String).is_in(bad_codes.implode()),
                 "hs_code",
                 pl.col("hs_code").cast(pl.String),
                 f"{reason}; edge kept with hs4 unknown",

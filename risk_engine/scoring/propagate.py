@@ -415,15 +415,43 @@ def _combine(base_keep: FloatArray, upstream: FloatArray) -> FloatArray:
     return 1.0 - base_keep * (1.0 - np.minimum(upstream, 1.0))
 
 
-def _round_noisy_or(top: _Topology, weight: FloatArray, base_keep: FloatArray, message: FloatArray) -> _State:
-    term = weight * message
-    if term.size == 0:
-        keep_up = np.ones(top.n)
-        return _State(1.0 - base_keep, np.zeros(0), term, np.zeros(0), keep_up)
-    seg_sum = np.add.reduceat(term, top.gstart)
-    factor = 1.0 - np.minimum(seg_sum, 1.0)
+@dataclass
+class _Buffers:
+    """Arrays reused across rounds: fresh 80 MB allocations each round cost page faults, not just copies."""
+
+    message: FloatArray
+    term: FloatArray
+    seg_sum: FloatArray
+    factor: FloatArray
+    node_keep: FloatArray
+
+    @staticmethod
+    def for_topology(top: _Topology) -> _Buffers:
+        return _Buffers(
+            message=np.empty(top.src.shape[0]),
+            term=np.empty(top.src.shape[0]),
+            seg_sum=np.empty(top.gstart.shape[0]),
+            factor=np.empty(top.gstart.shape[0]),
+            node_keep=np.empty(top.nstart.shape[0]),
+        )
+
+
+def _round_noisy_or(
+    top: _Topology,
+    weight: FloatArray,
+    base_keep: FloatArray,
+    message: FloatArray,
+    buf: _Buffers | None = None,
+) -> _State:
+    if message.size == 0:
+        return _State(1.0 - base_keep, np.zeros(0), message * weight, np.zeros(0), np.ones(top.n))
+    b = buf or _Buffers.for_topology(top)
+    term = np.multiply(weight, message, out=b.term)
+    seg_sum = np.add.reduceat(term, top.gstart, out=b.seg_sum)
+    factor = np.minimum(seg_sum, 1.0, out=b.factor)
+    np.subtract(1.0, factor, out=factor)
     keep_up = np.ones(top.n)
-    keep_up[top.node_ids] = np.multiply.reduceat(factor, top.nstart)
+    keep_up[top.node_ids] = np.multiply.reduceat(factor, top.nstart, out=b.node_keep)
     keep = base_keep * keep_up
     risk = 1.0 - keep
     cavity = np.zeros(0)
@@ -554,23 +582,25 @@ def propagate(
     if aggregator == "weighted_mean" and sc.size:
         den[top.enode] = np.add.reduceat(sc, top.estart)
 
-    message = np.take(local, top.src)
+    buf = _Buffers.for_topology(top) if aggregator == "grouped_noisy_or" else None
+    message = np.take(local, top.src, out=buf.message) if buf is not None else np.take(local, top.src)
     risk = local.copy()
     previous = risk
     state: _State | None = None
-    used = message
-    for _ in range(k):
+    for t in range(k):
+        if t > 0:
+            assert state is not None
+            np.take(risk, top.src, out=message)
+            if top.corr_edges.size:
+                message[top.corr_edges] = state.cavity[top.corr_edge_pair]
         if aggregator == "grouped_noisy_or":
-            state = _round_noisy_or(top, weight, base_keep, message)
+            state = _round_noisy_or(top, weight, base_keep, message, buf)
         elif aggregator == "max":
             state = _round_max(top, weight, base_keep, message)
         else:
             state = _round_weighted_mean(top, weight, sc, den, base_keep, message)
         previous, risk = risk, state.risk
-        used = message
-        message = np.take(risk, top.src)
-        if top.corr_edges.size:
-            message[top.corr_edges] = state.cavity[top.corr_edge_pair]
+    used = message
     last_change = float(np.max(np.abs(risk - previous))) if risk.size else 0.0
 
     group_dst = np.full(top.n_groups, -1, dtype=np.int64)
