@@ -210,13 +210,39 @@ def _parse_alias_group(content: str) -> tuple[list[str], list[str]]:
                 item = item[keyword.end() :]
             else:
                 item = _LEADING_AND.sub("", item)
-        name = _clean_name(item)
-        if not name:
-            raise _MalformedEntry("empty alias")
-        target.append(name)
+        pieces = _split_serial_list(item) if ";" not in content else [item]
+        for piece in pieces:
+            name = _clean_name(piece)
+            if not name:
+                raise _MalformedEntry("empty alias")
+            target.append(name)
     if not aliases and not former:
         raise _MalformedEntry("alias clause without any name")
     return aliases, former
+
+
+# Pieces that end a company name rather than start a new one ("Co., Ltd., X Co., Ltd., and Y").
+_LEGAL_TAILS = frozenset(
+    {"ltd", "limited", "inc", "llc", "corp", "co", "coltd", "plc", "sa", "gmbh", "ag", "bv", "pte", "pteltd"}
+)
+
+
+def _split_serial_list(item: str) -> list[str]:
+    """Split 'A Co., Ltd., B Co., Ltd., and C' (a comma list closed by ', and') into names.
+
+    Only a list closed by ', and' is split, and commas inside a name ('Co., Ltd.') stay with it; a
+    single alias with a comma ('X, Hetian Branch') is left whole.
+    """
+    if not re.search(r",\s+and\s+", item, flags=re.IGNORECASE):
+        return [item]
+    names: list[str] = []
+    for piece in re.split(r",\s+(?:and\s+)?", item, flags=re.IGNORECASE):
+        key = re.sub(r"[^a-z]", "", piece.casefold())
+        if names and key in _LEGAL_TAILS:
+            names[-1] = f"{names[-1]}, {piece}"
+        else:
+            names.append(piece)
+    return names
 
 
 def _unique(names: list[str], exclude: str) -> tuple[str, ...]:

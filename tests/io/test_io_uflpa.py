@@ -393,3 +393,19 @@ def test_group_wording_sets_the_subsidiaries_flag(text: str) -> None:
 def test_a_name_that_merely_contains_and_keeps_its_words() -> None:
     entry = parse_uflpa_entry("Baoding LYSZD Trade and Business Co., Ltd.")
     assert entry == UflpaEntry(name="Baoding LYSZD Trade and Business Co., Ltd.")
+
+
+def test_a_comma_list_closed_by_and_splits_between_names_not_inside_them() -> None:
+    entry = parse_uflpa_entry(
+        "Xinjiang Daqo New Energy Co., Ltd. (also known as Xinjiang Great New Energy Co., Ltd., "
+        "Xinjiang Daxin Energy Co., Ltd., and Xinjiang Daqin Energy Co., Ltd.)"
+    )
+    assert entry.aliases == (
+        "Xinjiang Great New Energy Co., Ltd.",
+        "Xinjiang Daxin Energy Co., Ltd.",
+        "Xinjiang Daqin Energy Co., Ltd.",
+    )
+    # Without a closing ', and' a comma is part of the one alias.
+    assert parse_uflpa_entry("X Co. (also known as Hotan Haolin, Hetian Branch)").aliases == (
+        "Hotan Haolin, Hetian Branch",
+    )
