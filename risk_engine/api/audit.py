@@ -42,6 +42,7 @@ class AuditBuffer:
         self._sessions = sessions
         self._pending: list[dict[str, Any]] = []
         self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
         self.flush_interval_s = flush_interval_s
 
     def record(self, principal: Principal, action: str, target: str) -> None:
@@ -52,18 +53,20 @@ class AuditBuffer:
 
     def flush(self) -> int:
         """Write every queued event; returns how many."""
-        with self._lock:
-            batch, self._pending = self._pending, []
-        if not batch:
-            return 0
-        try:
-            with self._sessions.begin() as session:
-                return write_audit_events(session, batch)
-        except Exception:
-            # Keep the events for the next attempt rather than lose them.
+        # One flush at a time: a caller that flushes knows every earlier event is stored on return.
+        with self._flush_lock:
             with self._lock:
-                self._pending[:0] = batch
-            raise
+                batch, self._pending = self._pending, []
+            if not batch:
+                return 0
+            try:
+                with self._sessions.begin() as session:
+                    return write_audit_events(session, batch)
+            except Exception:
+                # Keep the events for the next attempt rather than lose them.
+                with self._lock:
+                    self._pending[:0] = batch
+                raise
 
     async def run(self, stop: asyncio.Event) -> None:
         """Flush periodically until ``stop`` is set, then flush once more."""

@@ -58,7 +58,7 @@ from risk_engine.api.schemas import (
     ScoreRequest,
     ScoreResponse,
 )
-from risk_engine.api.screening import formula_cells, new_id, resolve_record, result_detail
+from risk_engine.api.screening import RecordOutcome, formula_cells, new_id, resolve_records, result_detail
 from risk_engine.api.snapshot import Snapshot
 from risk_engine.config import Settings
 from risk_engine.errors import InputError, InputSchemaError, NotFoundError, RunError
@@ -222,8 +222,8 @@ def _normalise_record(rec: ScoreRecord) -> dict[str, Any]:
 
 def _score_records(snapshot: Snapshot, records: list[ScoreRecord]) -> list[dict[str, Any]]:
     out = []
-    for rec in records:
-        outcome = resolve_record(snapshot, _normalise_record(rec), None)
+    outcomes = resolve_records(snapshot, [_normalise_record(rec) for rec in records], None)
+    for rec, outcome in zip(records, outcomes, strict=True):
         matches = []
         for c in outcome.candidates:
             entity = snapshot.entity(c.entity_id) or {}
@@ -670,10 +670,9 @@ def _refresh_result(session: Session, snapshot: Snapshot, tenant: str, match: Ma
         values = {"entity_id": chosen.entity_id, "probability": chosen.probability, "match_status": status}
     else:
         view = snapshot.score_unmatched(
-            {"name": result.name, "country": result.country, "id": result.record_key}
-        )
+            [{"name": result.name, "country": result.country, "id": result.record_key}]
+        )[0]
         values = {"entity_id": None, "probability": None, "match_status": "none"}
-    from risk_engine.api.screening import RecordOutcome
 
     outcome = RecordOutcome([], {}, None, values["match_status"], "none", view, None)
     values.update(

@@ -6,6 +6,7 @@ answer both ways.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -67,8 +68,25 @@ class RecordOutcome:
     note: str | None
 
 
+def resolve_records(
+    snapshot: Snapshot, records: Sequence[Mapping[str, Any]], book: DecisionBook | None
+) -> list[RecordOutcome]:
+    """Resolve every record, then score the unmatched ones together from what they carry."""
+    outcomes = [resolve_record(snapshot, r, book) for r in records]
+    pending = [i for i, o in enumerate(outcomes) if o.result is None]
+    if pending:
+        views = snapshot.score_unmatched([records[i] for i in pending])
+        for i, view in zip(pending, views, strict=True):
+            if view is not None:
+                outcomes[i] = dataclasses.replace(outcomes[i], scored_from="record", result=view, note=None)
+    return outcomes
+
+
 def resolve_record(snapshot: Snapshot, record: Mapping[str, Any], book: DecisionBook | None) -> RecordOutcome:
-    """Candidates of one record after the tenant's decisions, and the score to report for it."""
+    """Candidates of one record after the tenant's decisions, and the matched entity's score.
+
+    An unmatched record comes back with ``scored_from="none"``; ``resolve_records`` scores those.
+    """
     candidates = snapshot.lookup(record)
     statuses = {c.entity_id: c.decision for c in candidates}
     fp = fingerprint(str(record.get("name") or ""), record.get("country"))
@@ -108,10 +126,7 @@ def _outcome(
                 else None
             )
             return RecordOutcome(candidates, statuses, chosen, match_status, "matched_entity", view, note)
-    view = snapshot.score_unmatched(record)
-    if view is not None:
-        return RecordOutcome(candidates, statuses, None, "none", "record", view, None)
-    note = "no matching entity in the snapshot, and this server cannot score unmatched records"
+    note = "no matching entity in the snapshot, and the record carries nothing to score it from"
     return RecordOutcome(candidates, statuses, None, "none", "none", None, note)
 
 
@@ -162,13 +177,13 @@ def screen_rows(
     results: list[dict[str, Any]] = []
     matches: list[dict[str, Any]] = []
     matched = review = 0
-    for seq, row in enumerate(rows, start=1):
-        record = record_from_row(row)
+    records = [record_from_row(row) for row in rows]
+    outcomes = resolve_records(snapshot, records, book)
+    for seq, (row, record, outcome) in enumerate(zip(rows, records, outcomes, strict=True), start=1):
         name = str(record["name"] or "")
         country = record["country"]
         fp = fingerprint(name, country)
         key = record["id"] or str(row.get("row") or seq)
-        outcome = resolve_record(snapshot, record, book)
         if outcome.match_status in ("match", "confirmed"):
             matched += 1
         elif outcome.match_status == "review":

@@ -69,8 +69,8 @@ class Snapshot(Protocol):
         """The top paths and flags of one entity, or None."""
         ...
 
-    def score_unmatched(self, record: Mapping[str, Any]) -> dict[str, Any] | None:
-        """A score view computed from what an unmatched record carries, or None when not possible."""
+    def score_unmatched(self, records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any] | None]:
+        """Score views computed from what unmatched records carry (None where not possible)."""
         ...
 
     def methodology(self) -> dict[str, Any]:
@@ -78,7 +78,7 @@ class Snapshot(Protocol):
         ...
 
 
-UnmatchedScorer = Callable[[Mapping[str, Any], "FrameSnapshot"], dict[str, Any] | None]
+UnmatchedScorer = Callable[[Sequence[Mapping[str, Any]], "FrameSnapshot"], list[dict[str, Any] | None]]
 
 
 def _json_value(value: Any, default: Any) -> Any:
@@ -163,7 +163,9 @@ def _candidate_from(raw: Mapping[str, Any]) -> Candidate | None:
     if entity_id is None or probability is None:
         return None
     decision = str(raw.get("decision") or ("match" if probability >= 0.9 else "review"))
-    return Candidate(str(entity_id), probability, "match" if decision == "match" else "review")
+    if decision not in ("match", "review"):
+        return None  # below the matcher's review threshold: not a candidate
+    return Candidate(str(entity_id), probability, decision)
 
 
 class FrameSnapshot:
@@ -234,11 +236,11 @@ class FrameSnapshot:
                 flags = _as_list(payload.get("flags", flags))
         return {"entity_id": entity_id, "top_paths": top_paths, "flags": flags, "versions": view["versions"]}
 
-    def score_unmatched(self, record: Mapping[str, Any]) -> dict[str, Any] | None:
-        """Score an unmatched record from what it carries, when a scorer is wired in."""
-        if self._unmatched_scorer is None:
-            return None
-        return self._unmatched_scorer(record, self)
+    def score_unmatched(self, records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any] | None]:
+        """Score unmatched records from what they carry, when a scorer is wired in."""
+        if self._unmatched_scorer is None or not records:
+            return [None] * len(records)
+        return self._unmatched_scorer(records, self)
 
     def methodology(self) -> dict[str, Any]:
         """The methodology document of the snapshot's scores."""
@@ -337,7 +339,7 @@ def _first_value(frame: pl.DataFrame, column: str) -> Any:
 
 
 def _matcher_for(entities: pl.DataFrame, path: Path) -> Matcher:
-    from risk_engine.matching import EntityIndex  # type: ignore[attr-defined]
+    from risk_engine.matching.index import EntityIndex
 
     ref = entities
     if "id" not in ref.columns and "entity_id" in ref.columns:
@@ -353,10 +355,10 @@ def _matcher_for(entities: pl.DataFrame, path: Path) -> Matcher:
 
 def _unmatched_scorer() -> UnmatchedScorer | None:
     try:
-        from risk_engine.api.record_scoring import score_record
+        from risk_engine.api.record_scoring import score_records
     except ImportError:
         return None
-    return score_record
+    return score_records
 
 
 def _methodology_document(name: str) -> dict[str, Any]:

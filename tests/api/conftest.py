@@ -139,13 +139,14 @@ class FuzzyTestMatcher:
         return out
 
 
-def make_snapshot() -> FrameSnapshot:
+def make_snapshot(*, unmatched_scorer: Any = None) -> FrameSnapshot:
     scores = pl.DataFrame(ENTITIES)
     return FrameSnapshot(
         scores,
         matcher=FuzzyTestMatcher(ENTITIES),
         info=SnapshotInfo("snap-test", "memory", len(ENTITIES), "fl-v1", {"engine": "test"}),
         methodology_document={"description": "test methodology", "parameters": {"delta": 0.85}},
+        unmatched_scorer=unmatched_scorer,
     )
 
 

@@ -69,7 +69,7 @@ def test_order_and_keys_are_kept_and_unmatched_records_say_so(api: Api) -> None:
     assert (
         results[0]["matches"] == [] and results[0]["result"] is None and results[0]["scored_from"] == "none"
     )
-    assert "cannot score unmatched" in results[0]["note"]
+    assert "nothing to score it from" in results[0]["note"]
     assert results[1]["result"]["band"] == "low"
 
 
@@ -120,3 +120,32 @@ def test_methodology_health_and_readiness_are_public(api: Api) -> None:
     }
     ready = api.client.get("/readyz").json()
     assert ready["status"] == "ready" and ready["entities"] == 5 and ready["database"] == "ok"
+
+
+@pytest.mark.slow
+def test_unmatched_records_are_scored_from_what_they_carry(make_api) -> None:  # type: ignore[no-untyped-def]
+    from conftest import make_snapshot
+
+    from risk_engine.api.record_scoring import score_records
+
+    api = make_api()
+    api.app.state.api.snapshot = make_snapshot(unmatched_scorer=score_records)
+    plain = {"key": "plain", "name": "Nobody GmbH", "country": "DE"}
+    risky = {
+        "key": "risky",
+        "name": "Nobody Spinning",
+        "country": "CN",
+        "hs_codes": ["5205.11"],
+        "audit_findings": [
+            {"audit_date": "2026-06-01", "ilo_indicator": 7, "grade": "major", "status": "open"}
+        ],
+        "upstream_suppliers": [{"name": "Farm", "country": "CN", "hs_codes": ["5201"], "share": 0.5}],
+    }
+    r = api.client.post("/v1/score", json={"records": [plain, risky]}, headers=api.headers("acme"))
+    assert r.status_code == 200, r.text
+    low, high = (x["result"] for x in r.json()["results"])
+    assert r.json()["results"][1]["scored_from"] == "record"
+    assert low["score"] < high["score"]
+    assert high["top_indicators"][0]["ilo_indicator"] == 7
+    assert any(p.get("kind") == "local_of_upstream" for p in high["top_paths"])
+    assert high["interval"][0] <= high["score"] <= high["interval"][1]
