@@ -326,6 +326,7 @@ def explain_entity(
         "imputed_share": round(float(score_row["imputed_share"]), 4),
         "low_coverage": bool(score_row["low_coverage"]),
         "local": round(float(term_row.get("local") or 0.0), 4),
+        "prior_cap": _prior_cap(score_row),
         "hazard_split": hazard_split(v, arrays, hz),
         "flags": flags,
         "top_paths": top_paths,
@@ -334,6 +335,18 @@ def explain_entity(
         "evidence": ev,
         "versions": dict(versions),
         "note": "A score is a prioritisation signal for due diligence, never a finding that forced labour exists.",
+    }
+
+
+def _prior_cap(score_row: Mapping[str, Any]) -> dict[str, Any]:
+    """Whether the country/sector-prior cap lowered the propagated score (§3.0 principle 3)."""
+    uncapped = score_row.get("score_uncapped")
+    prior = score_row.get("prior_risk")
+    capped = float(score_row["score_unfloored"])
+    return {
+        "applied": uncapped is not None and capped < float(uncapped) - 1e-9,
+        "score_uncapped": None if uncapped is None else round(float(uncapped), 4),
+        "prior_only": None if prior is None else round(float(prior), 4),
     }
 
 

@@ -268,6 +268,8 @@ def node_terms(
     ).with_columns(
         inherent_adj=pl.col("inherent") * pl.col("clean_kappa").fill_null(1.0),
         inherent_adj_high=pl.col("inherent_high") * pl.col("clean_kappa").fill_null(1.0),
+        # the country/sector prior: the scorecard value without overrides or clean-audit discount
+        prior_local=pl.min_horizontal(1.0 / (1.0 + (-pl.col("logit")).exp()), pl.lit(params.inherent.cap)),
     )
     for variant in evidence.VARIANTS:
         sub = ev.filter(pl.col("variant") == variant).drop("variant")
@@ -323,12 +325,27 @@ def node_terms(
 
 @dataclass(frozen=True)
 class Propagated:
-    """The three propagation runs of one scoring."""
+    """The propagation runs of one scoring: point, interval ends, and the country/sector prior alone."""
 
     point: PropagationResult
     low: PropagationResult
     high: PropagationResult
+    prior: PropagationResult
     inputs: PropagationInput
+
+    def capped_risk(self, cap: float) -> NDArray[np.float64]:
+        """The point risk with its country/sector-prior part capped (§3.0 principle 3).
+
+        In hazard space ``h' = min(h_prior, h(cap)) + max(0, h(R) − h_prior)``: the prior alone (inherent
+        risk without overrides or clean-audit discounts, and backfill, propagated) never takes an entity
+        above the cap; entity evidence, overrides and enforcement hits anywhere upstream add on top. The
+        prior does not depend on any evidence, so the result stays monotone in evidence.
+        """
+        h_cap = -np.log1p(-cap)
+        h_prior = np.minimum(self.prior.hazard, 1e6)
+        h_point = np.minimum(self.point.hazard, 1e6)
+        h = np.minimum(h_prior, h_cap) + np.maximum(0.0, h_point - h_prior)
+        return np.minimum(-np.expm1(-h), self.point.risk)
 
 
 def propagate_variants(arrays: GraphArrays, terms: pl.DataFrame, *, params: Params) -> Propagated:
@@ -375,7 +392,9 @@ def propagate_variants(arrays: GraphArrays, terms: pl.DataFrame, *, params: Para
         ),
         **kw,
     )
-    return Propagated(point=point, low=low, high=high, inputs=base)
+    # the country/sector prior alone: inherent risk without overrides or discounts, same backfill
+    prior = propagate(base.replace(local=col("prior_local")), **kw)
+    return Propagated(point=point, low=low, high=high, prior=prior, inputs=base)
 
 
 def score_graph(
@@ -590,9 +609,10 @@ def _assemble(
     versions: Mapping[str, str],
     explain_top: int,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    r = runs.point.risk
+    r_uncapped = runs.point.risk
+    r = runs.capped_risk(params.inherent.cap)
     r_low = np.minimum(runs.low.risk, r)
-    r_high = np.maximum(runs.high.risk, r)
+    r_high = np.maximum(runs.high.risk, r_uncapped)
     h = runs.point.hazard
     with np.errstate(divide="ignore", invalid="ignore"):
         upstream_share = np.where(
@@ -639,6 +659,8 @@ def _assemble(
         )
         .with_columns(
             pl.Series("score_unfloored", r),
+            pl.Series("score_uncapped", r_uncapped),
+            pl.Series("prior_risk", runs.prior.risk),
             pl.Series("r_low", r_low),
             pl.Series("r_high", r_high),
             pl.Series("propagated", upstream_share),

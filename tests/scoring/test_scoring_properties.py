@@ -403,3 +403,14 @@ def test_bad_evidence_values_never_crash_and_are_reported(rows, hit_rows):
     )
     out = enforcement_evidence(hits_frame_, params=P, as_of=AS_OF)
     assert all(0.0 <= v <= 1.0 for v in out.evidence["e_enf"])
+
+
+@pytest.mark.slow
+@SETTINGS
+@given(graphs())
+def test_priors_alone_never_exceed_the_cap_anywhere_in_the_graph(g):
+    # no evidence, no enforcement, no XUAR location: every propagated score stays at or below the cap
+    g = Graph(g.nodes.with_columns(region=pl.lit(None, pl.String)), g.edges)
+    s = score(g, [], [])
+    assert (s.get_column("score_unfloored") <= P.inherent.cap + 1e-9).all()
+    assert set(s.get_column("band")) <= {"low", "medium", "high"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from datetime import date
@@ -319,3 +320,58 @@ def test_evidence_for_entities_outside_the_graph_is_reported():
     stray = out.issues.filter(pl.col("value") == "NOT-IN-GRAPH")
     assert stray.height == 1
     assert "not in the supply graph" in stray["reason"][0]
+
+
+def test_country_and_sector_priors_alone_never_make_an_entity_critical():
+    # a mill in a worst-case country buying cotton from two worst-case countries: the priors compound
+    ref = dataclasses.replace(
+        REF,
+        country_index=pl.DataFrame({"iso2": ["ZZ", "YY"], "C": [1.0, 1.0]}),
+        tvpra=pl.DataFrame(
+            {
+                "iso2": ["ZZ", "YY"],
+                "hs_prefix": ["5201", "5201"],
+                "good": ["Cotton", "Cotton"],
+                "forced": [True, True],
+                "child": [False, False],
+                "downstream": [False, False],
+                "edition": ["2022", "2022"],
+            }
+        ),
+    )
+    g = Graph(
+        nodes(
+            ("M", "ZZ", None, "supplier", ["5201"]),
+            ("S1", "ZZ", None, "supplier", ["5201"]),
+            ("S2", "YY", None, "supplier", ["5201"]),
+        ),
+        edges(("S1", "M", "5201", "bol", 0.9, 0.5), ("S2", "M", "5201", "bol", 0.9, 0.5)),
+    )
+
+    def run_ref(**kw):
+        return score_graph(g, enforcement_hits=None, methodology=M, as_of=AS_OF, reference=ref, **kw)
+
+    out = run_ref(audits=None)
+    m = row(out.scores, "M")
+    payload = json.loads(row(out.explanations, "M")["explanation"])
+    assert payload["prior_cap"]["score_uncapped"] > M.params.inherent.cap
+    assert payload["prior_cap"]["applied"]
+    assert m["score_unfloored"] == pytest.approx(M.params.inherent.cap)
+    assert m["band"] == "high"
+    # entity evidence adds on top of the capped prior
+    audits = pl.DataFrame(
+        {
+            "site_entity_id": ["M"],
+            "audit_id": ["A"],
+            "finding_id": ["F"],
+            "audit_date": [date(2025, 3, 1)],
+            "ilo_indicators": [[8]],
+            "grade": ["major"],
+            "scope": ["systemic"],
+            "status": ["open"],
+        },
+        schema_overrides={"ilo_indicators": pl.List(pl.Int8)},
+    )
+    with_finding = row(run_ref(audits=audits).scores, "M")
+    assert with_finding["score_unfloored"] > m["score_unfloored"]
+    assert with_finding["r_low"] <= with_finding["score_unfloored"] <= with_finding["r_high"]
