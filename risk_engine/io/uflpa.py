@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import polars as pl
@@ -44,6 +44,7 @@ UFLPA_FRAME_SCHEMA: dict[str, pl.DataType] = {
     "products": pl.List(pl.String()),
     "includes_subsidiaries": pl.Boolean(),
     "section": pl.String(),
+    "source_doc": pl.String(),
 }
 
 # PRC place words whose presence in a listed name justifies country "CN": provinces, autonomous
@@ -415,6 +416,7 @@ class _Line:
     entry: str
     date_text: str | None
     extras: list[str]
+    citations: list[str] = field(default_factory=list)
 
 
 def _split_cells(line: str) -> list[str] | None:
@@ -444,12 +446,15 @@ def _read_line(row: int, line: str) -> _Line | str | None:
         entry, rest = cells[0], cells[1:]
         date_text: str | None = None
         extras: list[str] = []
+        citations: list[str] = []
         for cell in rest:
             if date_text is None and _looks_like_date(cell):
                 date_text = cell
-            elif not _FR_CITATION.fullmatch(cell):
+            elif _FR_CITATION.fullmatch(cell):
+                citations.append(cell)
+            else:
                 extras.append(cell)
-        return _Line(row, _LIST_MARKER.sub("", entry), date_text, extras)
+        return _Line(row, _LIST_MARKER.sub("", entry), date_text, extras, citations)
     if _is_heading(text):
         return _heading_text(text)
     text = _LIST_MARKER.sub("", text)
@@ -491,7 +496,7 @@ def parse_uflpa_lines(text: str, *, file: str) -> tuple[pl.DataFrame, pl.DataFra
     starting with '#', ending with ':' or starting 'Entities ...'/'Section ...'), list markers,
     and non-breaking spaces. Malformed entries become rejects with severity "error"; a bad date
     or an unrecognised extra cell keeps the row and becomes a "warning". Federal Register
-    citations in extra cells (e.g. '87 FR 39501') are recognised and not reported.
+    citations in extra cells (e.g. '87 FR 39501') go to ``source_doc``.
     """
     rows: list[dict[str, object]] = []
     rejects: list[dict[str, object]] = []
@@ -539,6 +544,7 @@ def parse_uflpa_lines(text: str, *, file: str) -> tuple[pl.DataFrame, pl.DataFra
                     "products": None,
                     "includes_subsidiaries": subsidiaries,
                     "section": section,
+                    "source_doc": "; ".join(parsed.citations) or None,
                 }
             )
     frame = pl.DataFrame(rows, schema=UFLPA_FRAME_SCHEMA)

@@ -115,7 +115,12 @@ def test_markdown_table_as_in_the_examples_file_gives_the_enforcement_contract()
     frame = parse_uflpa_text(_markdown_table(), file="uflpa.md")
     assert frame.schema == pl.Schema(UFLPA_FRAME_SCHEMA)
     assert frame.columns[0] == "row"
-    assert {c.name for c in ENFORCEMENT.columns} <= set(frame.columns)
+    # The parser fills what a DHS copy can say; the readers add the contract's other columns as null.
+    core = {"name", "aliases", "country", "list", "listed_date", "revoked_date", "products"}
+    core |= {"includes_subsidiaries", "section", "source_doc"}
+    assert core <= set(frame.columns)
+    contract_names = {c.name for c in ENFORCEMENT.columns} | {"source_doc"}  # source_doc: METHODOLOGY §2
+    assert set(frame.columns) - {"row", "country_raw"} <= contract_names
     assert frame["row"].to_list() == list(range(3, 3 + len(DHS_EXAMPLES)))
     assert frame["name"].to_list() == [e.name for _, _, e in DHS_EXAMPLES]
     assert frame["aliases"].to_list() == [[*e.aliases, *e.former_names] for _, _, e in DHS_EXAMPLES]
@@ -409,3 +414,10 @@ def test_a_comma_list_closed_by_and_splits_between_names_not_inside_them() -> No
     assert parse_uflpa_entry("X Co. (also known as Hotan Haolin, Hetian Branch)").aliases == (
         "Hotan Haolin, Hetian Branch",
     )
+
+
+def test_federal_register_citations_go_to_source_doc() -> None:
+    frame, rejects = parse_uflpa_lines("Camel Group Co., Ltd.\t08/02/2023\t88 FR 50902", file="l.txt")
+    assert rejects.is_empty()
+    assert frame["source_doc"].to_list() == ["88 FR 50902"]
+    assert parse_uflpa_text("Camel Group Co., Ltd.", file="l.txt")["source_doc"].to_list() == [None]
