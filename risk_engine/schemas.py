@@ -179,6 +179,32 @@ SUPPLIERS = TableContract(
             aliases=("buyer name", "member", "brand"),
             description="the buying company whose list this is (for multi-buyer files)",
         ),
+        # Optional buyer-side fields of METHODOLOGY §2 (SupplierRecord).
+        Column(
+            "relationship",
+            "text",
+            aliases=("relationship type", "supplier type"),
+            description="direct, indirect_declared or agent_trader",
+        ),
+        Column(
+            "sector",
+            "text",
+            aliases=("sector_isic4", "isic", "isic4", "industry", "sector code"),
+            description="sector label or ISIC rev.4 code",
+        ),
+        Column("facility_type", "text", aliases=("facility type", "site type", "processing type")),
+        Column(
+            "workers",
+            "int",
+            aliases=("number of workers", "workers count", "headcount", "employees", "number_of_workers"),
+            description="number of workers at the site",
+        ),
+        Column(
+            "tax_id_scheme",
+            "text",
+            aliases=("tax id scheme", "tax id type", "registration scheme"),
+            description="which scheme tax_id follows, e.g. CN-USCC, VAT",
+        ),
     ),
 )
 
@@ -228,6 +254,25 @@ TRADE = TableContract(
         ),
         Column("value_usd", "float", aliases=("value", "value (usd)", "customs value", "declared value")),
         Column("weight_kg", "float", aliases=("weight", "weight (kg)", "gross weight", "net weight")),
+        # Optional Shipment fields of METHODOLOGY §2.
+        Column("currency", "text", aliases=("value currency", "ccy")),
+        Column("quantity", "float", aliases=("qty", "quantity shipped", "units")),
+        Column(
+            "port_lading",
+            "text",
+            aliases=("port of lading", "port of loading", "foreign port", "loading port", "pol"),
+        ),
+        Column(
+            "port_unlading",
+            "text",
+            aliases=("port of unlading", "port of discharge", "us port", "discharge port", "pod"),
+        ),
+        Column(
+            "source",
+            "text",
+            aliases=("data source", "record source"),
+            description="US_AMS, CUSTOMS_<ISO2>, VENDOR or BUYER_ASN",
+        ),
     ),
 )
 
@@ -269,6 +314,15 @@ AUDITS = TableContract(
             "workers_affected", "int", aliases=("workers affected", "number affected", "affected workers")
         ),
         Column("source", "text", aliases=("source quality", "evidence source", "source type")),
+        # Optional AuditFinding fields of METHODOLOGY §2.
+        Column("scheme_version", "text", aliases=("scheme version", "standard version", "version")),
+        Column("repeat", "bool", aliases=("repeat finding", "repeated", "recurring")),
+        Column(
+            "evidence_text",
+            "text",
+            aliases=("finding description", "description", "evidence", "details", "finding text"),
+            description="the auditor's words; kept for explanation, access-controlled",
+        ),
     ),
 )
 
@@ -285,6 +339,20 @@ ENFORCEMENT = TableContract(
         Column("products", "text_list", aliases=("product", "goods", "merchandise")),
         Column("includes_subsidiaries", "bool", aliases=("subsidiaries",)),
         Column("section", "text", aliases=("sub_list", "list section")),
+        # Optional ListEntry fields of METHODOLOGY §2.
+        Column("region", "text", aliases=("province", "state", "region_admin1")),
+        Column(
+            "hs_code",
+            "hs_list",
+            aliases=("hs", "hs codes", "hts", "tariff code"),
+            description="HS codes named by the listing; read as hs_codes",
+        ),
+        Column(
+            "source_doc",
+            "text",
+            aliases=("source document", "federal register notice", "fr notice", "notice", "decision id"),
+        ),
+        Column("list_version_date", "date", aliases=("list version date", "list date", "as of")),
     ),
 )
 
@@ -436,3 +504,42 @@ def resolve_header(headers: Sequence[str | None], kind: str) -> HeaderMapping:
                 )
             )
     return HeaderMapping(positions, names_by_pos, tuple(ignored), tuple(problems))
+
+
+_CELL_DTYPES: dict[str, pl.DataType] = {
+    "id": pl.String(),
+    "text": pl.String(),
+    "country": pl.String(),
+    "hs": pl.String(),
+    "hs_list": pl.List(pl.String()),
+    "date": pl.Date(),
+    "float": pl.Float64(),
+    "int": pl.Int64(),
+    "ilo_list": pl.List(pl.Int8()),
+    "text_list": pl.List(pl.String()),
+    "bool": pl.Boolean(),
+}
+
+
+def frame_schema(kind: str) -> dict[str, pl.DataType]:
+    """Column names and dtypes of the canonical frame the readers return for ``kind``.
+
+    ``row`` first; a country column ``c`` adds ``c_raw``; trade ``hs_code`` adds ``hs_level``; an
+    ``hs_list`` column is named ``hs_codes``; audits turn ``ilo_indicator`` into ``ilo_indicators``
+    and add ``ilo_source`` ("indicator" or "clause").
+    """
+    out: dict[str, pl.DataType] = {"row": pl.Int64()}
+    for col in contract(kind).columns:
+        if col.type == "hs_list":
+            out["hs_codes"] = _CELL_DTYPES["hs_list"]
+        elif col.type == "ilo_list":
+            out["ilo_indicators"] = _CELL_DTYPES["ilo_list"]
+        else:
+            out[col.name] = _CELL_DTYPES[col.type]
+        if col.type == "country":
+            out[f"{col.name}_raw"] = pl.String()
+        elif col.type == "hs":
+            out["hs_level"] = pl.Int8()
+    if kind == "audits":
+        out["ilo_source"] = pl.String()
+    return out

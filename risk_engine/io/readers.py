@@ -39,6 +39,7 @@ from risk_engine.schemas import (
     HeaderMapping,
     Kind,
     contract,
+    frame_schema,
     header_key,
     resolve_header,
 )
@@ -778,7 +779,7 @@ def _clean(
     elif table.kind == "audits":
         _check_audits(state, mapping, header_row)
     state.columns.pop("_ilo_raw", None)
-    frame = pl.DataFrame({"row": rows, **state.columns})
+    frame = conform_frame(pl.DataFrame({"row": rows, **state.columns}), table.kind)
     extra_error_rows = [
         p.filter(pl.col("severity") == "error")["row"] for p in extra_problems or [] if p.height
     ]
@@ -793,6 +794,17 @@ def _clean(
     )
     rejects = rejects.sort("row", maintain_order=True, nulls_last=False)
     return ReadResult(frame, rejects, file, table.kind, int(body.height), tuple(state.notes))
+
+
+def conform_frame(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
+    """``frame`` with exactly the canonical columns of ``kind``, in order; missing ones null."""
+    schema = frame_schema(kind)
+    return frame.select(
+        [
+            pl.col(name).cast(dtype) if name in frame.columns else pl.lit(None, dtype=dtype).alias(name)
+            for name, dtype in schema.items()
+        ]
+    )
 
 
 # --- entry points --------------------------------------------------------------------------------
@@ -814,6 +826,7 @@ def _read_enforcement_text(source: Source, *, file: str) -> ReadResult:
     data = source.read_bytes() if isinstance(source, Path) else source
     text = data.decode("utf-8-sig")
     frame, rejects = parse_uflpa_lines(text, file=file)
+    frame = conform_frame(frame, "enforcement")
     rejects = rejects.select(list(REJECTS_SCHEMA)).cast(pl.Schema(REJECTS_SCHEMA))
     if frame.height == 0 and rejects.height == 0:
         raise UnreadableFileError(file, "the text holds no UFLPA entries")

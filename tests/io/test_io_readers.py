@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from risk_engine.errors import InputSchemaError, RiskEngineError, UnreadableFileError
 from risk_engine.io.readers import ReadResult, clean_table, read_bytes, read_table, read_upload
-from risk_engine.schemas import KINDS, REJECTS_SCHEMA, contract
+from risk_engine.schemas import KINDS, REJECTS_SCHEMA, contract, frame_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 BROKEN = ROOT / "fixtures" / "broken"
@@ -542,3 +542,21 @@ def test_invalid_utf8_deep_in_a_large_csv_names_its_line() -> None:
     data = b"name,country\n" + b"Acme,FR\n" * 300_000 + b"Caf\xe9,FR\n"
     with pytest.raises(UnreadableFileError, match="line 300002"):
         read_bytes(data, file="f.csv", kind="suppliers")
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"),
+    [
+        (BROKEN / "suppliers_bad_cells.csv", "suppliers"),
+        (BROKEN / "trade_bad_cells.csv", "trade"),
+        (BROKEN / "audits_bad_cells.csv", "audits"),
+        (BROKEN / "enforcement_bad_cells.csv", "enforcement"),
+    ],
+)
+def test_frames_follow_the_documented_schema(path: Path, kind: str) -> None:
+    assert read_table(path, kind).frame.schema == pl.Schema(frame_schema(kind))
+
+
+def test_uflpa_text_frames_follow_the_enforcement_schema() -> None:
+    result = read_bytes(b"Example Textile Co., Ltd. and subsidiaries\n", file="u.txt", kind="enforcement")
+    assert result.frame.schema == pl.Schema(frame_schema("enforcement"))
