@@ -55,10 +55,7 @@ _UNAMBIGUOUS_ANYWHERE = frozenset(
     }
 )
 
-_PUNCT_RE = re.compile(r"[^\w\s&\x01]+")
-_SPACE_RE = re.compile(r"\s+")
-_UNDERSCORE_RE = re.compile(r"_+")
-_BRACKET_RE = re.compile(r"[()\[\]{}（）【】「」]")
+_PUNCT_RE = re.compile(r"(?:[^\w\s&\x01]|_)+")
 
 
 def _is_cjk(ch: str) -> bool:
@@ -102,15 +99,13 @@ def clean_text(text: str | None) -> str:
         return ""
     s = unicodedata.normalize("NFKC", text)
     s = _transliterate(s).casefold()
-    # anyascii can emit non-ASCII-free punctuation like "<<" for guillemets; all handled below.
-    s = _BRACKET_RE.sub(" ", s)
-    # Dots and apostrophes inside words join ("s.a." -> "s a" is fixed by the single-letter join,
-    # "o'neil" -> "oneil"); every other punctuation mark separates tokens.
+    # Apostrophes inside words join ("o'neil" -> "oneil"); every other punctuation mark (brackets,
+    # dots, commas, underscores) separates tokens; dotted abbreviations are re-joined later.
     s = s.replace("'", "").replace("\u2019", "")
     s = _PUNCT_RE.sub(" ", s)
-    s = _UNDERSCORE_RE.sub(" ", s)
-    s = s.replace("&", " & ")
-    return _SPACE_RE.sub(" ", s).strip()
+    if "&" in s:
+        s = s.replace("&", " & ")
+    return " ".join(s.split())
 
 
 def _tokens_with_script(cleaned: str) -> list[tuple[str, bool]]:
@@ -144,11 +139,25 @@ class LegalForm:
     generic: str | None
 
 
+class _FormTable(dict[tuple[str, ...], LegalForm]):
+    """Legal forms by token tuple, with the set of their last tokens."""
+
+    def get_last_set(self) -> frozenset[str]:
+        cached: frozenset[str] | None = getattr(self, "_last", None)
+        if cached is None:
+            cached = frozenset(k[-1] for k in self)
+            self._last = cached
+        return cached
+
+
 @dataclass(frozen=True)
 class _LegalVocabulary:
-    forms: dict[tuple[str, ...], LegalForm]
-    max_len: int
+    forms: _FormTable
     prefix_forms: frozenset[tuple[str, ...]]
+    by_last: dict[str, tuple[int, ...]]  # last token -> lengths of forms ending with it, longest first
+    by_first: dict[str, tuple[int, ...]]  # first token -> lengths of prefix or multi-token forms
+    anywhere: frozenset[tuple[str, ...]]
+    anywhere_first: frozenset[str]
 
 
 # Forms that are written before the name (PT Indofood, OOO Romashka, CV Maju).
@@ -179,7 +188,7 @@ def _alias_tokens(alias: str) -> tuple[str, ...]:
 @lru_cache(maxsize=1)
 def legal_vocabulary() -> _LegalVocabulary:
     """The legal-form vocabulary: upstream OpenSanctions rigour (MIT) plus project additions."""
-    forms: dict[tuple[str, ...], LegalForm] = {}
+    forms = _FormTable()
     data = resources.files("risk_engine.matching") / "data"
     for fname in ("org_types.json", "legal_forms_extra.json"):
         doc = json.loads((data / fname).read_text(encoding="utf-8"))
@@ -194,9 +203,24 @@ def legal_vocabulary() -> _LegalVocabulary:
                 if not key or (len(key) == 1 and len(key[0]) < 2):
                     continue
                 forms[key] = form  # later files override: the project additions win on conflicts
-    max_len = max(len(k) for k in forms)
     prefix = frozenset(_alias_tokens(p) for p in _PREFIX_FORMS)
-    return _LegalVocabulary(forms=forms, max_len=max_len, prefix_forms=prefix)
+    by_last: dict[str, set[int]] = {}
+    by_first: dict[str, set[int]] = {}
+    for k in forms:
+        by_last.setdefault(k[-1], set()).add(len(k))
+        if k in prefix or len(k) > 1:
+            by_first.setdefault(k[0], set()).add(len(k))
+    for k in prefix:
+        by_first.setdefault(k[0], set()).add(len(k))
+    anywhere = frozenset(k for k in forms if " ".join(k) in _UNAMBIGUOUS_ANYWHERE)
+    return _LegalVocabulary(
+        forms=forms,
+        prefix_forms=prefix,
+        by_last={t: tuple(sorted(v, reverse=True)) for t, v in by_last.items()},
+        by_first={t: tuple(sorted(v, reverse=True)) for t, v in by_first.items()},
+        anywhere=anywhere,
+        anywhere_first=frozenset(k[0] for k in anywhere),
+    )
 
 
 @dataclass(frozen=True)
@@ -208,6 +232,7 @@ class NormalisedName:
     core: str  # cleaned name without legal forms, CJK runs joined
     tokens: tuple[str, ...]  # tokens of ``core`` without stopwords
     legal_forms: tuple[LegalForm, ...]
+    branch: str = ""  # trailing branch/plant marker removed from ``core`` ("dongguan branch", "plant 2")
     truncated: bool = False
 
     @property
@@ -240,49 +265,75 @@ def phonetic_key(tokens: tuple[str, ...] | list[str]) -> str:
     return " ".join(sorted(codes))
 
 
+_BRANCH_WORDS = frozenset({"branch", "plant", "unit", "subsidiary", "office", "works", "site"})
+
+
 def _strip_legal_forms(
     toks: list[tuple[str, bool]], vocab: _LegalVocabulary
-) -> tuple[list[tuple[str, bool]], list[LegalForm]]:
+) -> tuple[list[tuple[str, bool]], list[LegalForm], str]:
+    """Remove legal forms (tail, head, unambiguous ones inside) and a trailing branch marker."""
     found_tail: list[LegalForm] = []
     found_head: list[LegalForm] = []
     words = [t for t, _ in toks]
-    # Trailing forms, repeatedly ("co ltd", "company limited", "gmbh & co kg").
+    forms = vocab.forms
+    branch = ""
+    # Trailing forms and branch markers, repeatedly ("co ltd", "gmbh & co kg", "co ltd dongguan branch").
     end = len(words)
     changed = True
     while changed and end > 0:
         changed = False
         while end > 0 and words[end - 1] in ("&", "and"):
             end -= 1
-        for k in range(min(vocab.max_len, end), 0, -1):
-            key = tuple(words[end - k : end])
-            form = vocab.forms.get(key)
-            if form is not None:
-                found_tail.append(form)
-                end -= k
-                changed = True
-                break
-    start = 0
-    for k in range(min(vocab.max_len, end), 0, -1):
-        key = tuple(words[start : start + k])
-        if key in vocab.prefix_forms or (k > 1 and key in vocab.forms):
-            found_head.append(vocab.forms.get(key) or LegalForm(canonical=" ".join(key), generic=None))
-            start += k
+        if end == 0:
             break
+        last = words[end - 1]
+        if end > 1 and (last in _BRANCH_WORDS or (last.isdigit() and words[end - 2] in _BRANCH_WORDS)):
+            cut = end - 1 if last in _BRANCH_WORDS else end - 2
+            # The branch's place name sits between the legal form and the marker: "co ltd tan phu branch".
+            last_set = forms.get_last_set()
+            for j in range(cut - 1, max(cut - 4, 1) - 1, -1):
+                if words[j] in last_set and any(
+                    tuple(words[j - k + 1 : j + 1]) in forms for k in vocab.by_last[words[j]] if k <= j + 1
+                ):
+                    cut = j + 1
+                    break
+            branch = " ".join(words[cut:end])
+            end = cut
+            changed = True
+            continue
+        for k in vocab.by_last.get(last, ()):
+            if k <= end:
+                form = forms.get(tuple(words[end - k : end]))
+                if form is not None:
+                    found_tail.append(form)
+                    end -= k
+                    changed = True
+                    break
+    start = 0
+    if end > 1:
+        for k in vocab.by_first.get(words[0], ()):
+            if k < end:
+                key = tuple(words[:k])
+                if key in vocab.prefix_forms or (k > 1 and key in forms):
+                    found_head.append(forms.get(key) or LegalForm(canonical=" ".join(key), generic=None))
+                    start = k
+                    break
     kept = toks[start:end]
-    # Unambiguous forms in the middle ("abc ltd shenzhen branch").
-    if len(kept) > 1:
+    # Unambiguous forms in the middle ("abc ltd shenzhen branch" after the branch is gone).
+    if len(kept) > 2 and any(t in vocab.anywhere_first for t, _ in kept[1:]):
         words = [t for t, _ in kept]
-        out: list[tuple[str, bool]] = []
-        i = 0
+        out: list[tuple[str, bool]] = [kept[0]]
+        i = 1
         while i < len(kept):
             hit = 0
-            for k in (3, 2, 1):
-                key = tuple(words[i : i + k])
-                if len(key) == k and " ".join(key) in _UNAMBIGUOUS_ANYWHERE and key in vocab.forms:
-                    found_tail.append(vocab.forms[key])
-                    hit = k
-                    break
-            if hit and i > 0:
+            if words[i] in vocab.anywhere_first:
+                for k in (3, 2, 1):
+                    key = tuple(words[i : i + k])
+                    if len(key) == k and key in vocab.anywhere:
+                        found_tail.append(forms[key])
+                        hit = k
+                        break
+            if hit:
                 i += hit
                 continue
             out.append(kept[i])
@@ -291,8 +342,8 @@ def _strip_legal_forms(
     found = found_head + list(reversed(found_tail))
     if not kept:
         # The name is only a legal form: keep it, otherwise "Ltd" and "GmbH" would share an empty key.
-        return toks, []
-    return kept, found
+        return toks, [], branch
+    return kept, found, branch
 
 
 def _join_cjk_runs(toks: list[tuple[str, bool]]) -> list[str]:
@@ -318,7 +369,7 @@ def normalise_name(name: str | None) -> NormalisedName:
     truncated = len(original) > MAX_NAME_CHARS
     cleaned = clean_text(original[:MAX_NAME_CHARS])
     toks = _tokens_with_script(cleaned)
-    kept, forms = _strip_legal_forms(toks, legal_vocabulary())
+    kept, forms, branch = _strip_legal_forms(toks, legal_vocabulary())
     core_tokens = _join_cjk_runs(kept)
     text = " ".join(_join_cjk_runs(toks))
     core = " ".join(core_tokens)
@@ -329,6 +380,7 @@ def normalise_name(name: str | None) -> NormalisedName:
         core=core,
         tokens=tokens,
         legal_forms=tuple(forms),
+        branch=branch,
         truncated=truncated,
     )
 

@@ -1,5 +1,5 @@
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from risk_engine.matching.normalise import (
@@ -76,6 +76,7 @@ def test_address_abbreviations() -> None:
     assert normalise_address(None) == ""
 
 
+@settings(deadline=None, max_examples=100)
 @given(st.text(max_size=200))
 def test_normalise_never_crashes_and_is_deterministic(s: str) -> None:
     assert name_key(s) == name_key(s)

@@ -1,0 +1,359 @@
+"""Matching benchmarks: quality on the real labelled sets, and speed on a generated 1M-name reference.
+
+    .venv/bin/python bench/bench_matching.py eval            # labelled sets, model vs baseline
+    .venv/bin/python bench/bench_matching.py speed --ref 1000000 --queries 100000
+    .venv/bin/python bench/bench_matching.py blocking --ref 200000 --queries 5000
+
+The labelled sets in /work/shared/data/entity_matching/ are evaluation only: nothing here trains or
+tunes. The baseline in the same run is RapidFuzz token_sort_ratio on the normalised names with the
+single threshold tuned on generated training data (stored in the model manifest).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import random
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from rapidfuzz import fuzz
+from rapidfuzz.process import cdist, cpdist
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from risk_engine.matching.cluster import dedupe_with_pairs  # noqa: E402
+from risk_engine.matching.index import EntityIndex  # noqa: E402
+from risk_engine.matching.model import default_model_path, load_model, manifest_path  # noqa: E402
+from risk_engine.matching.normalise import name_key  # noqa: E402
+
+DATA = Path("/work/shared/data/entity_matching")
+
+
+def prf(tp: int, fp: int, fn: int) -> dict[str, float]:
+    p = tp / (tp + fp) if tp + fp else 1.0
+    r = tp / (tp + fn) if tp + fn else 1.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f, 4), "tp": tp, "fp": fp, "fn": fn}
+
+
+def baseline_threshold() -> float:
+    manifest = json.loads(manifest_path(default_model_path()).read_text())
+    return float(manifest["metrics"]["baseline_token_sort"]["threshold"])
+
+
+# --- pair sets ---------------------------------------------------------------------------------
+
+
+def eval_pairs(name: str, left: pl.DataFrame, right: pl.DataFrame, labels: np.ndarray) -> dict[str, object]:
+    """Score given pairs (row k of left with row k of right); metrics at both thresholds and baseline."""
+    model = load_model()
+    index = EntityIndex.build(right.unique(subset="id", keep="first"), model=model)
+    scored = index.score(
+        left.unique(subset="id", keep="first"), list(zip(left["id"], right["id"], strict=True))
+    )
+    p = scored["probability"].to_numpy()
+    y = labels.astype(bool)
+    out: dict[str, object] = {"set": name, "pairs": len(y), "positives": int(y.sum())}
+    for label, t in (("match", model.match_threshold), ("review", model.review_threshold)):
+        pred = p >= t
+        out[f"model@{label}"] = prf(int((pred & y).sum()), int((pred & ~y).sum()), int((~pred & y).sum()))
+    t = baseline_threshold()
+    b = (
+        np.asarray(
+            cpdist(
+                [name_key(x) for x in left["name"]],
+                [name_key(x) for x in right["name"]],
+                scorer=fuzz.ratio,
+                workers=2,
+            )
+        )
+        / 100.0
+    )
+    pred = b >= t
+    out["baseline"] = prf(int((pred & y).sum()), int((pred & ~y).sum()), int((~pred & y).sum()))
+    errors = scored.with_columns(pl.Series("label", labels)).filter(
+        (pl.col("probability") >= model.match_threshold) != (pl.col("label") == 1)
+    )
+    out["errors_at_match"] = errors.select("left_name", "right_name", "probability", "label").head(12).rows()
+    return out
+
+
+def oar_pairs() -> dict[str, object]:
+    df = pl.read_csv(DATA / "oar_training_pairs" / "oar_labelled_pairs.csv", infer_schema_length=0)
+    left = df.select(
+        pl.format("a{}", pl.int_range(pl.len())).alias("id"),
+        pl.col("name_a").alias("name"),
+        pl.col("country_a").str.to_uppercase().alias("country"),
+        pl.col("address_a").alias("address"),
+    )
+    right = df.select(
+        pl.format("b{}", pl.int_range(pl.len())).alias("id"),
+        pl.col("name_b").alias("name"),
+        pl.col("country_b").str.to_uppercase().alias("country"),
+        pl.col("address_b").alias("address"),
+    )
+    return eval_pairs("oar_training_pairs (facilities)", left, right, df["label"].cast(pl.Int64).to_numpy())
+
+
+def company_name_pairs() -> dict[str, object]:
+    df = pl.read_csv(DATA / "company_name_matcher_pairs" / "test_data.csv", infer_schema_length=0)
+    df = df.rename({c: c.lstrip("\ufeff") for c in df.columns})
+    left = df.select(pl.format("a{}", pl.int_range(pl.len())).alias("id"), pl.col("Name_x").alias("name"))
+    right = df.select(pl.format("b{}", pl.int_range(pl.len())).alias("id"), pl.col("Name_y").alias("name"))
+    return eval_pairs("company_name_matcher_pairs", left, right, df["Targets"].cast(pl.Int64).to_numpy())
+
+
+# --- cluster sets ------------------------------------------------------------------------------
+
+
+def _pairs_of(labels: np.ndarray) -> set[tuple[int, int]]:
+    out: set[tuple[int, int]] = set()
+    groups: dict[object, list[int]] = {}
+    for i, g in enumerate(labels.tolist()):
+        groups.setdefault(g, []).append(i)
+    for members in groups.values():
+        for a in range(len(members)):
+            for b in range(a + 1, len(members)):
+                out.add((members[a], members[b]))
+    return out
+
+
+def bcubed(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    """B-cubed precision, recall and F1 of a clustering against the truth."""
+    df = pl.DataFrame({"p": pred.astype(str), "t": truth.astype(str)})
+    both = df.group_by("p", "t").len().rename({"len": "n_pt"})
+    df = (
+        df.join(both, on=["p", "t"])
+        .join(df.group_by("p").len().rename({"len": "n_p"}), on="p")
+        .join(df.group_by("t").len().rename({"len": "n_t"}), on="t")
+    )
+    precision = float((df["n_pt"] / df["n_p"]).mean())  # type: ignore[arg-type]
+    recall = float((df["n_pt"] / df["n_t"]).mean())  # type: ignore[arg-type]
+    f = 2 * precision * recall / (precision + recall)
+    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f, 4)}
+
+
+def pairwise(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    pp, tp_ = _pairs_of(pred), _pairs_of(truth)
+    return prf(len(pp & tp_), len(pp - tp_), len(tp_ - pp))
+
+
+def baseline_clusters(names: list[str], threshold: float) -> np.ndarray:
+    """Connected components of all pairs with token_sort >= threshold (the naive approach)."""
+    keys = [name_key(n) for n in names]
+    n = len(keys)
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    step = 2000
+    cutoff = threshold * 100
+    for a in range(0, n, step):
+        m = cdist(keys[a : a + step], keys, scorer=fuzz.ratio, score_cutoff=cutoff, workers=2, dtype=np.uint8)
+        rows, cols = np.nonzero(m)
+        for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
+            if a + r < c:
+                parent[find(a + r)] = find(c)
+    return np.asarray([find(i) for i in range(n)])
+
+
+def eval_clusters(name: str, frame: pl.DataFrame, truth: np.ndarray) -> dict[str, object]:
+    t0 = time.process_time()
+    clusters, pairs = dedupe_with_pairs(frame)
+    cpu = time.process_time() - t0
+    pos = {i: k for k, i in enumerate(frame["id"].to_list())}
+    pred = np.empty(frame.height, dtype=object)
+    for i, c in clusters.select("id", "cluster_id").iter_rows():
+        pred[pos[i]] = c
+    base = baseline_clusters(frame["name"].to_list(), baseline_threshold())
+    return {
+        "set": name,
+        "records": frame.height,
+        "true_clusters": len(set(truth.tolist())),
+        "model_pairwise": pairwise(pred, truth),
+        "model_bcubed": bcubed(pred, truth),
+        "baseline_pairwise": pairwise(base, truth),
+        "baseline_bcubed": bcubed(base, truth),
+        "dedupe_cpu_s": round(cpu, 2),
+        "review_pairs": int((pairs["decision"] == "review").sum()),
+    }
+
+
+def patstat() -> dict[str, object]:
+    df = pl.read_csv(DATA / "patstat_company_clusters" / "patstat_reference.csv", infer_schema_length=0)
+    frame = df.select(pl.col("person_id").alias("id"), pl.col("person_name").alias("name"))
+    return eval_clusters("patstat_company_clusters", frame, df["leuven_id"].to_numpy())
+
+
+def chicago() -> dict[str, object]:
+    df = pl.read_csv(
+        DATA / "dedupe_chicago_early_childhood" / "csv_example_input_with_true_ids.csv", infer_schema_length=0
+    )
+    frame = df.select(
+        pl.col("Id").alias("id"),
+        pl.col("Site name").str.replace_all(r"\s+", " ").alias("name"),
+        pl.lit("US").alias("country"),
+        pl.col("Address").str.replace_all(r"\s+", " ").alias("address"),
+    )
+    return eval_clusters("dedupe_chicago_early_childhood", frame, df["True Id"].to_numpy())
+
+
+def sibur() -> dict[str, object]:
+    df = pl.read_csv(
+        DATA / "sibur_company_name_groups" / "company_name_groups_original_only.csv", infer_schema_length=0
+    )
+    # The published grouping is not a partition: merge groups that share a name (union-find).
+    names = df["name"].to_list()
+    groups = df["group_id"].to_list()
+    parent: dict[str, str] = {}
+
+    def find(g: str) -> str:
+        while parent.setdefault(g, g) != g:
+            parent[g] = parent[parent[g]]
+            g = parent[g]
+        return g
+
+    first: dict[str, str] = {}
+    for n, g in zip(names, groups, strict=True):
+        if n in first:
+            parent[find(g)] = find(first[n])
+        else:
+            first[n] = g
+    uniq = list(first)
+    truth = np.asarray([find(first[n]) for n in uniq], dtype=object)
+    frame = pl.DataFrame({"id": [f"s{i}" for i in range(len(uniq))], "name": uniq})
+    return eval_clusters("sibur_company_name_groups (group-level truth)", frame, truth)
+
+
+# --- speed -------------------------------------------------------------------------------------
+
+
+def _rss_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+
+
+def speed(n_ref: int, n_queries: int, n_lookups: int, brute_sample: int) -> dict[str, object]:
+    sys.path.insert(0, str(ROOT / "bench"))
+    from gen_names import load_or_generate, make_queries
+
+    ref = load_or_generate(n_ref)
+    queries, truth = make_queries(ref, n_queries, seed=99)
+    gc.collect()
+    rss0 = _rss_gb()
+    out: dict[str, object] = {"reference": n_ref, "queries": n_queries, "rss_after_load_gb": round(rss0, 2)}
+    w, c = time.perf_counter(), time.process_time()
+    index = EntityIndex.build(ref)
+    out["build_wall_s"] = round(time.perf_counter() - w, 1)
+    out["build_cpu_s"] = round(time.process_time() - c, 1)
+    out["rss_after_build_gb"] = round(_rss_gb(), 2)
+    w, c = time.perf_counter(), time.process_time()
+    pairs = index.link(queries, progress=True)
+    out["link_wall_s"] = round(time.perf_counter() - w, 1)
+    out["link_cpu_s"] = round(time.process_time() - c, 1)
+    out["peak_rss_gb"] = round(_rss_gb(), 2)
+    best = pairs.filter(pl.col("rank") == 1).select("left_id", "right_id", "decision")
+    tq = dict(zip(queries["id"].to_list(), truth, strict=True))
+    hits = sum(1 for q, r, d in best.iter_rows() if d == "match" and tq[q] == r)
+    wrong = sum(1 for q, r, d in best.iter_rows() if d == "match" and tq[q] != r)
+    out["top1_match_correct"] = hits
+    out["top1_match_wrong"] = wrong
+    # Single-record lookups (the API path).
+    rng = random.Random(5)
+    lat = []
+    rows = queries.sample(min(n_lookups, queries.height), seed=3).to_dicts()
+    for row in rows:
+        t = time.perf_counter()
+        index.lookup(row)
+        lat.append((time.perf_counter() - t) * 1000)
+    lat_a = np.asarray(lat)
+    out["lookup_ms"] = {
+        "p50": round(float(np.percentile(lat_a, 50)), 2),
+        "p99": round(float(np.percentile(lat_a, 99)), 2),
+        "max": round(float(lat_a.max()), 2),
+    }
+    # Brute force on a subsample: token_sort against every reference name.
+    keys = index.ref.key
+    sample = rows[:brute_sample]
+    t = time.perf_counter()
+    for row in sample:
+        cdist([name_key(row["name"])], keys, scorer=fuzz.ratio, workers=2, dtype=np.uint8)
+    per_q = (time.perf_counter() - t) / max(1, len(sample))
+    out["brute_force_ms_per_query"] = round(per_q * 1000, 1)
+    out["brute_force_extrapolated_link_s"] = round(per_q * n_queries, 0)
+    out["speedup_link_vs_brute"] = round(per_q * n_queries / max(out["link_wall_s"], 1e-9), 1)  # type: ignore[arg-type]
+    out["speedup_lookup_p50_vs_brute"] = round(per_q * 1000 / max(out["lookup_ms"]["p50"], 1e-9), 1)  # type: ignore[index]
+    del rng
+    return out
+
+
+def blocking(n_ref: int, n_queries: int) -> dict[str, object]:
+    sys.path.insert(0, str(ROOT / "bench"))
+    from gen_names import load_or_generate, make_queries
+
+    ref = load_or_generate(n_ref)
+    queries, truth = make_queries(ref, n_queries, seed=98)
+    index = EntityIndex.build(ref)
+    q = __import__("risk_engine.matching.records", fromlist=["prepare_records"]).prepare_records(queries)
+    qg, qt = index.candidates.query_matrices(q.core, q.key)
+    pos = index.position
+    tpos = np.asarray([pos[t] for t in truth])
+    found = np.zeros(len(truth), dtype=bool)
+    n_pairs = 0
+    t = time.process_time()
+    for _, qi, ri, _ in index.candidates.candidates(qg, qt, q.country):
+        n_pairs += len(qi)
+        found[qi[tpos[qi] == ri]] = True
+    cpu = time.process_time() - t
+    return {
+        "reference": n_ref,
+        "queries": n_queries,
+        "candidate_recall": round(float(found.mean()), 4),
+        "pairs_per_query": round(n_pairs / n_queries, 1),
+        "reduction_ratio": round(1 - n_pairs / (n_queries * n_ref), 6),
+        "blocking_cpu_s": round(cpu, 2),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("what", choices=("eval", "speed", "blocking"))
+    ap.add_argument("--ref", type=int, default=1_000_000)
+    ap.add_argument("--queries", type=int, default=100_000)
+    ap.add_argument("--lookups", type=int, default=1000)
+    ap.add_argument("--brute", type=int, default=20)
+    ap.add_argument("--sets", default="oar,company,patstat,chicago,sibur")
+    args = ap.parse_args()
+    if args.what == "eval":
+        runners = {
+            "oar": oar_pairs,
+            "company": company_name_pairs,
+            "patstat": patstat,
+            "chicago": chicago,
+            "sibur": sibur,
+        }
+        for s in args.sets.split(","):
+            t = time.perf_counter()
+            res = runners[s]()
+            res["wall_s"] = round(time.perf_counter() - t, 1)
+            print(json.dumps(res, ensure_ascii=False, default=str), flush=True)
+    elif args.what == "speed":
+        print(json.dumps(speed(args.ref, args.queries, args.lookups, args.brute)), flush=True)
+    else:
+        print(json.dumps(blocking(args.ref, args.queries)), flush=True)
+    print(f"cpus={os.cpu_count()} load={os.getloadavg()}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

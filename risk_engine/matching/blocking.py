@@ -1,0 +1,285 @@
+"""Candidate generation: which reference entities a query is compared with.
+
+Two sparse indexes over the reference side, both split by country:
+
+- character 3-grams of the normalised name, TF-IDF weighted and L2-normalised. A query is reduced to
+  its ``n_grams`` rarest grams before the sparse product, so the work per query is bounded by a few
+  short posting lists instead of the whole country block (common grams such as "ing" or " co" carry
+  little information and would dominate the cost);
+- word tokens, where the query's rarest tokens (document frequency at most ``max_token_df``) pull in
+  every entity that shares them, catching names whose characters moved but whose distinctive word did not.
+
+The union of the top ``k`` of each is the candidate set. Queries whose country is unknown, or not
+present on the reference side, are searched across all countries.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+
+_SEP = 0  # byte that separates names in the concatenated buffer; never inside a name
+
+
+def sorted_unique(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct values of an integer array and their counts.
+
+    Sort-based on purpose: numpy 2's hash-based ``np.unique`` is ~100x slower on 20M+ int64 keys.
+    """
+    if len(x) == 0:
+        return x.copy(), np.zeros(0, dtype=np.int64)
+    s = np.sort(x, kind="stable")
+    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+    counts = np.diff(np.r_[starts, len(s)])
+    return s[starts], counts
+
+
+def _gram_codes(strings: Sequence[str], size: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """(row, code) of every distinct character ``size``-gram of each string padded with one space."""
+    if not strings:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    padded = [" " + s + " " for s in strings]
+    buf = np.frombuffer("\x00".join(padded).encode("ascii", "replace"), dtype=np.uint8).astype(np.int64)
+    lengths = np.fromiter((len(p) for p in padded), dtype=np.int64, count=len(padded))
+    rows = np.repeat(np.arange(len(padded), dtype=np.int64), lengths + 1)[: len(buf)]
+    if len(buf) < size:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    n = len(buf) - size + 1
+    codes = np.zeros(n, dtype=np.int64)
+    ok = np.ones(n, dtype=bool)
+    for j in range(size):
+        part = buf[j : j + n]
+        codes = (codes << 8) | part
+        ok &= part != _SEP
+    pair, _ = sorted_unique((rows[:n][ok] << 32) | codes[ok])
+    return pair >> 32, pair & 0xFFFFFFFF
+
+
+@dataclass
+class TfidfSpace:
+    """A fitted vocabulary (sorted feature codes) with document frequencies and IDF weights."""
+
+    vocab: np.ndarray  # sorted int64 codes (grams) or token ids
+    df: np.ndarray  # document frequency per vocabulary entry
+    idf: np.ndarray  # float32
+    n_docs: int
+
+    @property
+    def oov_idf(self) -> float:
+        """IDF of a feature never seen on the reference side (as rare as possible)."""
+        return float(np.log((1 + self.n_docs) / 1.0) + 1.0)
+
+    @classmethod
+    def fit(cls, codes: np.ndarray, n_docs: int) -> TfidfSpace:
+        """Fit from the feature codes of all (row, code) pairs of the reference side."""
+        vocab, df = sorted_unique(codes)
+        idf = (np.log((1 + n_docs) / (1 + df)) + 1.0).astype(np.float32)
+        return cls(vocab=vocab, df=df.astype(np.int64), idf=idf, n_docs=n_docs)
+
+    def matrix(self, rows: np.ndarray, codes: np.ndarray, n_rows: int) -> sp.csr_matrix:
+        """L2-normalised TF-IDF rows; features outside the vocabulary count in the norm only."""
+        pos = np.searchsorted(self.vocab, codes)
+        pos_c = np.minimum(pos, len(self.vocab) - 1) if len(self.vocab) else pos
+        known = (pos < len(self.vocab)) & (self.vocab[pos_c] == codes) if len(self.vocab) else pos < 0
+        weight = np.where(known, self.idf[pos_c] if len(self.vocab) else 0.0, self.oov_idf).astype(np.float32)
+        norm2 = np.bincount(rows, weights=weight.astype(np.float64) ** 2, minlength=n_rows)
+        norm = np.sqrt(norm2).astype(np.float32)
+        norm[norm == 0] = 1.0
+        data = weight[known] / norm[rows[known]]
+        m = sp.csr_matrix(
+            (data.astype(np.float32), (rows[known], pos_c[known])), shape=(n_rows, max(len(self.vocab), 1))
+        )
+        m.sort_indices()
+        return m
+
+
+def token_codes(keys: Sequence[str], vocab: dict[str, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(row, token code) pairs of space-separated keys; unknown tokens get codes beyond ``vocab``."""
+    frame = (
+        pl.DataFrame({"key": list(keys)}, schema={"key": pl.String})
+        .with_row_index("row")
+        .with_columns(pl.col("key").str.split(" "))
+        .explode("key")
+        .filter(pl.col("key").is_not_null() & (pl.col("key") != ""))
+        .unique(maintain_order=True)
+    )
+    toks = frame["key"].to_list()
+    rows = frame["row"].to_numpy().astype(np.int64)
+    if vocab is None:
+        return rows, np.asarray(toks, dtype=object)
+    nxt = len(vocab)
+    local: dict[str, int] = {}
+    codes = np.empty(len(toks), dtype=np.int64)
+    for i, t in enumerate(toks):
+        c = vocab.get(t)
+        if c is None:
+            c = local.get(t)
+            if c is None:
+                c = local[t] = nxt + len(local)
+        codes[i] = c
+    return rows, codes
+
+
+def _fit_tokens(keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+    """(row, token code) pairs and the token vocabulary (codes 0..V-1) of the reference side."""
+    frame = (
+        pl.DataFrame({"key": list(keys)}, schema={"key": pl.String})
+        .with_row_index("row")
+        .with_columns(pl.col("key").str.split(" "))
+        .explode("key")
+        .filter(pl.col("key").is_not_null() & (pl.col("key") != ""))
+        .unique(maintain_order=True)
+    )
+    vocab = frame.select(pl.col("key").unique().sort()).with_row_index("code")
+    coded = frame.join(vocab, on="key", how="left")
+    token_vocab = dict(zip(vocab["key"].to_list(), vocab["code"].to_list(), strict=True))
+    return (
+        coded["row"].to_numpy().astype(np.int64),
+        coded["code"].to_numpy().astype(np.int64),
+        token_vocab,
+    )
+
+
+def keep_rarest(m: sp.csr_matrix, df: np.ndarray, n_keep: int, *, max_df: int | None = None) -> sp.csr_matrix:
+    """Keep, per row, the ``n_keep`` entries whose column has the lowest document frequency."""
+    m = m.tocsr()
+    lengths = np.diff(m.indptr)
+    rows = np.repeat(np.arange(m.shape[0]), lengths)
+    col_df = df[m.indices]
+    order = np.lexsort((col_df, rows))
+    rank = np.arange(len(order)) - m.indptr[rows[order]]
+    keep = order[rank < n_keep]
+    if max_df is not None:
+        keep = keep[col_df[keep] <= max_df]
+    out = sp.csr_matrix((m.data[keep], (rows[keep], m.indices[keep])), shape=m.shape)
+    out.sort_indices()
+    return out
+
+
+def top_k_per_row(c: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, column, value) of the ``k`` largest entries of each row of a sparse matrix."""
+    c = c.tocsr()
+    indptr, indices, data = c.indptr, c.indices, c.data
+    lengths = np.diff(indptr)
+    small = lengths <= k
+    # Rows with at most k entries are kept whole, in one vectorised step.
+    small_mask = np.repeat(small, lengths)
+    rows_all = np.repeat(np.arange(c.shape[0]), lengths)
+    out_r = [rows_all[small_mask]]
+    out_c = [indices[small_mask]]
+    out_v = [data[small_mask]]
+    for r in np.flatnonzero(~small):
+        a, b = indptr[r], indptr[r + 1]
+        seg = data[a:b]
+        part = np.argpartition(-seg, k - 1)[:k]
+        out_r.append(np.full(k, r))
+        out_c.append(indices[a:b][part])
+        out_v.append(seg[part])
+    return np.concatenate(out_r), np.concatenate(out_c), np.concatenate(out_v)
+
+
+@dataclass
+class _Block:
+    rows: np.ndarray  # reference positions of this block
+    grams_t: sp.csr_matrix  # grams x block rows (posting lists)
+    tokens_t: sp.csr_matrix  # tokens x block rows
+
+
+@dataclass
+class CandidateIndex:
+    """Sparse char-gram and token indexes over the reference side, split by country."""
+
+    grams: TfidfSpace
+    tokens: TfidfSpace
+    token_vocab: dict[str, int]
+    gram_matrix: sp.csr_matrix  # reference rows x grams (used again by compare for the cosine)
+    token_matrix: sp.csr_matrix
+    blocks: dict[str, _Block]
+    everything: _Block
+    n_grams: int = 16
+    k_grams: int = 20
+    n_tokens: int = 3
+    k_tokens: int = 10
+    max_token_df: int = 5000
+    max_gram_df: int | None = None
+
+    @classmethod
+    def build(
+        cls, core: Sequence[str], key: Sequence[str], country: Sequence[str | None], **params: int
+    ) -> CandidateIndex:
+        """Index normalised names (``core`` for grams, ``key`` for tokens) with their countries."""
+        n = len(core)
+        g_rows, g_codes = _gram_codes(core)
+        grams = TfidfSpace.fit(g_codes, n)
+        gram_matrix = grams.matrix(g_rows, g_codes, n)
+        t_rows, t_codes, token_vocab = _fit_tokens(key)
+        tokens = TfidfSpace.fit(t_codes, n)
+        # Token codes are already dense 0..V-1, so the vocabulary is the identity.
+        token_matrix = tokens.matrix(t_rows, t_codes, n)
+        countries = np.array([c or "" for c in country], dtype=object)
+        blocks: dict[str, _Block] = {}
+        order = np.argsort(countries, kind="stable")
+        sorted_c = countries[order]
+        bounds = np.flatnonzero(np.r_[True, sorted_c[1:] != sorted_c[:-1], True])
+        for a, b in itertools.pairwise(bounds):
+            c = sorted_c[a]
+            if not c:
+                continue  # entities without a country are found through the global block only
+            rows = order[a:b]
+            blocks[c] = _Block(rows, gram_matrix[rows].T.tocsr(), token_matrix[rows].T.tocsr())
+        everything = _Block(np.arange(n), gram_matrix.T.tocsr(), token_matrix.T.tocsr())
+        return cls(grams, tokens, token_vocab, gram_matrix, token_matrix, blocks, everything, **params)
+
+    def query_matrices(self, core: Sequence[str], key: Sequence[str]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """Query-side gram and token matrices in the reference's spaces (unknown features widen the norm)."""
+        n = len(core)
+        g_rows, g_codes = _gram_codes(core)
+        qg = self.grams.matrix(g_rows, g_codes, n)
+        t_rows, t_codes = token_codes(key, self.token_vocab)
+        qt = self.tokens.matrix(t_rows, t_codes, n)
+        return qg, qt
+
+    def candidates(
+        self,
+        qg: sp.csr_matrix,
+        qt: sp.csr_matrix,
+        country: Sequence[str | None],
+        *,
+        chunk: int = 2048,
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """Yield (queries of the chunk, query position, reference position, blocking score) per chunk."""
+        countries = np.array([c or "" for c in country], dtype=object)
+        groups: dict[str, list[int]] = {}
+        for i, c in enumerate(countries):
+            groups.setdefault(c if c in self.blocks else "", []).append(i)
+        for c, members in groups.items():
+            block = self.blocks[c] if c else self.everything
+            idx = np.asarray(members, dtype=np.int64)
+            for a in range(0, len(idx), chunk):
+                part = idx[a : a + chunk]
+                yield (part, *self._search(block, qg[part], qt[part], part))
+
+    def _search(
+        self, block: _Block, qg: sp.csr_matrix, qt: sp.csr_matrix, part: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        sel = keep_rarest(qg, self.grams.df, self.n_grams, max_df=self.max_gram_df)
+        r1, c1, v1 = top_k_per_row(sel @ block.grams_t, self.k_grams)
+        qt_known = qt[:, : block.tokens_t.shape[0]]
+        tsel = keep_rarest(qt_known, self.tokens.df, self.n_tokens, max_df=self.max_token_df)
+        r2, c2, v2 = top_k_per_row(tsel @ block.tokens_t, self.k_tokens)
+        rows = np.concatenate([r1, r2])
+        cols = np.concatenate([c1, c2])
+        vals = np.concatenate([v1, v2 * 0.5])
+        if len(rows) == 0:
+            return part[:0], block.rows[:0], np.zeros(0, np.float32)
+        # The same pair may come from both indexes: keep it once, with its larger score.
+        key = rows.astype(np.int64) * (len(block.rows) + 1) + cols
+        order = np.lexsort((-vals, key))
+        first = np.r_[True, key[order][1:] != key[order][:-1]]
+        pick = order[first]
+        return part[rows[pick]], block.rows[cols[pick]], vals[pick].astype(np.float32)

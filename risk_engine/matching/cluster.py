@@ -1,0 +1,198 @@
+"""Clustering within one list without chaining, and ``dedupe`` (link a table against itself).
+
+Greedy constrained merging: pairs at or above the match threshold are taken best first; two clusters
+merge only when no pair across them is a remembered rejection (cannot-link) and no pair across them
+is "clearly different" (model probability below ``separation``). So A~B and B~C do not merge A and C
+when A and C clearly differ. Confirmed pairs (must-link) are merged first, whatever the model says; a
+rejection inside a group of confirmations is a contradiction and raises an error naming both ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import polars as pl
+
+from risk_engine.errors import InputError
+from risk_engine.matching.compare import PairVectors
+from risk_engine.matching.decisions import normalise_decisions
+from risk_engine.matching.index import EntityIndex, ScoredPairs, score_pairs
+from risk_engine.matching.model import MatchModel, load_model
+
+PairScorer = Callable[[np.ndarray, np.ndarray], np.ndarray]
+DEFAULT_SEPARATION = 0.5
+MAX_CROSS_PAIRS = 20_000  # larger merges are checked on their known pairs only
+
+
+class _Clusters:
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+        self.members: dict[int, list[int]] = {i: [i] for i in range(n)}
+
+    def find(self, i: int) -> int:
+        while self.parent[i] != i:
+            self.parent[i] = self.parent[self.parent[i]]
+            i = self.parent[i]
+        return i
+
+    def union(self, a: int, b: int) -> int:
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return ra
+        if len(self.members[ra]) < len(self.members[rb]):
+            ra, rb = rb, ra
+        self.parent[rb] = ra
+        self.members[ra].extend(self.members.pop(rb))
+        return ra
+
+
+def cluster_pairs(
+    n: int,
+    li: np.ndarray,
+    ri: np.ndarray,
+    prob: np.ndarray,
+    *,
+    scorer: PairScorer,
+    match_threshold: float,
+    must_link: list[tuple[int, int]] = (),  # type: ignore[assignment]
+    cannot_link: list[tuple[int, int]] = (),  # type: ignore[assignment]
+    separation: float = DEFAULT_SEPARATION,
+    ids: list[str] | None = None,
+) -> np.ndarray:
+    """Cluster label (position of a representative) per record; see the module docstring."""
+    cl = _Clusters(n)
+    known: dict[tuple[int, int], float] = {}
+    for a, b, p in zip(li.tolist(), ri.tolist(), prob.tolist(), strict=True):
+        k = (min(a, b), max(a, b))
+        known[k] = max(known.get(k, 0.0), p)
+    cannot = {(min(a, b), max(a, b)) for a, b in cannot_link}
+    for a, b in must_link:
+        cl.union(a, b)
+    for a, b in cannot:
+        if cl.find(a) == cl.find(b):
+            names = ids or [str(i) for i in range(n)]
+            msg = (
+                f"decisions contradict each other: {names[a]!r} and {names[b]!r} are rejected as a pair "
+                "but joined through confirmed pairs; remove one of these decisions"
+            )
+            raise InputError(msg)
+    order = np.argsort(-prob, kind="stable")
+    for k in order:
+        if prob[k] < match_threshold:
+            break
+        ra, rb = cl.find(int(li[k])), cl.find(int(ri[k]))
+        if ra == rb:
+            continue
+        ma, mb = cl.members[ra], cl.members[rb]
+        if cannot and any((min(x, y), max(x, y)) in cannot for x in ma for y in mb):
+            continue
+        if len(ma) * len(mb) > 1 and not _separable_ok(ma, mb, known, scorer, separation):
+            continue
+        cl.union(ra, rb)
+    return np.asarray([cl.find(i) for i in range(n)], dtype=np.int64)
+
+
+def _separable_ok(
+    ma: list[int], mb: list[int], known: dict[tuple[int, int], float], scorer: PairScorer, separation: float
+) -> bool:
+    """True when no pair across the two clusters is clearly different."""
+    cross = [(min(x, y), max(x, y)) for x in ma for y in mb]
+    unknown = [c for c in cross if c not in known]
+    if unknown and len(cross) <= MAX_CROSS_PAIRS:
+        a = np.asarray([c[0] for c in unknown], dtype=np.int64)
+        b = np.asarray([c[1] for c in unknown], dtype=np.int64)
+        for c, p in zip(unknown, scorer(a, b).tolist(), strict=True):
+            known[c] = p
+    return all(known.get(c, 1.0) >= separation for c in cross)
+
+
+def dedupe_with_pairs(
+    frame: pl.DataFrame,
+    *,
+    decisions: pl.DataFrame | None = None,
+    model: MatchModel | None = None,
+    separation: float = DEFAULT_SEPARATION,
+    progress: bool = False,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Cluster one table: (clusters ``id, cluster_id, probability``, pairs as in ``EntityIndex.link``)."""
+    index = EntityIndex.build(frame, model=model or load_model())
+    rec = index.ref
+    n = len(rec)
+    m = index.model
+    qg, qt = index.candidates.query_matrices(rec.core, rec.key)
+    vectors = PairVectors(qg, index.candidates.gram_matrix, qt, index.candidates.token_matrix)
+    parts: list[ScoredPairs] = []
+    it = index.iter_scored(rec, exclude_self=True)
+    if progress:
+        from tqdm import tqdm
+
+        with tqdm(total=n, desc="dedupe", unit="rec") as bar:
+            for k, part in it:
+                parts.append(part)
+                bar.update(k)
+    else:
+        parts = [p for _, p in it]
+    scored = ScoredPairs.concat(parts)
+    # Keep each unordered pair once (both directions were scored).
+    if len(scored):
+        lo = np.minimum(scored.li, scored.ri)
+        hi = np.maximum(scored.li, scored.ri)
+        pair_key = lo * (n + 1) + hi
+        order = np.argsort(pair_key, kind="stable")
+        first = order[np.r_[True, pair_key[order][1:] != pair_key[order][:-1]]]
+        scored = scored.take(np.sort(first))
+        scored.li, scored.ri = np.minimum(scored.li, scored.ri), np.maximum(scored.li, scored.ri)
+    scored = index._apply_decisions(rec, scored, decisions)
+    d = normalise_decisions(decisions)
+    must: list[tuple[int, int]] = []
+    cannot: list[tuple[int, int]] = []
+    for a, b, dec in d.select("left_id", "right_id", "decision").iter_rows():
+        if a in index.position and b in index.position:
+            (must if dec == "confirm" else cannot).append((index.position[a], index.position[b]))
+
+    def scorer(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return score_pairs(m, rec, rec, a, b, vectors).prob
+
+    labels = cluster_pairs(
+        n,
+        scored.li,
+        scored.ri,
+        scored.prob,
+        scorer=scorer,
+        match_threshold=m.match_threshold,
+        must_link=must,
+        cannot_link=cannot,
+        separation=separation,
+        ids=rec.ids,
+    )
+    # Cluster id: the smallest member id, so it is stable while membership is.
+    ids = np.asarray(rec.ids, dtype=object)
+    lab = pl.DataFrame({"id": rec.ids, "label": labels})
+    rep = lab.group_by("label").agg(pl.col("id").min().alias("cluster_id"))
+    best = np.full(n, np.nan)
+    same = labels[scored.li] == labels[scored.ri] if len(scored) else np.zeros(0, bool)
+    for a, b, p in zip(
+        scored.li[same].tolist(), scored.ri[same].tolist(), scored.prob[same].tolist(), strict=True
+    ):
+        best[a] = p if np.isnan(best[a]) else max(best[a], p)
+        best[b] = p if np.isnan(best[b]) else max(best[b], p)
+    clusters = (
+        lab.join(rep, on="label", how="left")
+        .with_columns(pl.Series("probability", best, dtype=pl.Float64).fill_nan(None))
+        .select("id", "cluster_id", "probability")
+    )
+    del ids
+    pairs = index.to_frame(rec, scored)
+    return clusters, pairs
+
+
+def dedupe(
+    frame: pl.DataFrame,
+    *,
+    decisions: pl.DataFrame | None = None,
+    model: MatchModel | None = None,
+) -> pl.DataFrame:
+    """Cluster one table into entities: ``id, cluster_id, probability`` (null for singletons)."""
+    clusters, _ = dedupe_with_pairs(frame, decisions=decisions, model=model)
+    return clusters

@@ -1,0 +1,165 @@
+"""Comparison features of candidate pairs: vectorised functions returning 0..1 arrays, one per name.
+
+Every feature is named as the fact it measures. RapidFuzz scores (0..100) are converted to 0..1 here.
+Missing values never look like disagreement: a feature that needs both sides is 0 when either side is
+missing, and a separate ``*_missing`` feature lets the model weigh the absence itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from rapidfuzz import fuzz
+from rapidfuzz.distance import JaroWinkler
+from rapidfuzz.process import cpdist
+
+from risk_engine.matching.identifiers import SCHEMES
+from risk_engine.matching.records import PreparedRecords
+
+FEATURES: tuple[str, ...] = (
+    "name_ratio",
+    "name_token_sort",
+    "name_token_set",
+    "name_partial",
+    "name_jaro_winkler",
+    "name_gram_cosine",
+    "rare_token_overlap",
+    "phonetic_similarity",
+    "single_token_name",
+    "number_conflict",
+    "legal_form_conflict",
+    "country_match",
+    "country_conflict",
+    "address_similarity",
+    "address_missing",
+    "identifier_agree",
+    "identifier_conflict",
+    "native_name_similarity",
+)
+
+_NAME_FEATURES = (
+    "name_ratio",
+    "name_token_sort",
+    "name_token_set",
+    "name_partial",
+    "name_jaro_winkler",
+    "name_gram_cosine",
+    "rare_token_overlap",
+    "phonetic_similarity",
+)
+_WORKERS = 2
+
+
+@dataclass(frozen=True)
+class PairVectors:
+    """Sparse name vectors of both sides, in the same spaces (from the candidate index)."""
+
+    left_grams: sp.csr_matrix
+    right_grams: sp.csr_matrix
+    left_tokens: sp.csr_matrix
+    right_tokens: sp.csr_matrix
+
+
+def _gather(values: Sequence[str], idx: np.ndarray) -> list[str]:
+    return [values[i] for i in idx]
+
+
+def _fuzz(scorer: Callable[..., float], a: list[str], b: list[str]) -> np.ndarray:
+    if not a:
+        return np.zeros(0, dtype=np.float32)
+    out = cpdist(a, b, scorer=scorer, workers=_WORKERS, dtype=np.float32)
+    return np.asarray(out, dtype=np.float32) / np.float32(100.0)
+
+
+def _row_dot(a: sp.csr_matrix, b: sp.csr_matrix, li: np.ndarray, ri: np.ndarray) -> np.ndarray:
+    """Row-wise dot products a[li[k]] . b[ri[k]] (cosines, since rows are L2-normalised)."""
+    if len(li) == 0:
+        return np.zeros(0, dtype=np.float32)
+    width = max(a.shape[1], b.shape[1])
+    a = a if a.shape[1] == width else sp.csr_matrix((a.data, a.indices, a.indptr), shape=(a.shape[0], width))
+    b = b if b.shape[1] == width else sp.csr_matrix((b.data, b.indices, b.indptr), shape=(b.shape[0], width))
+    prod = a[li].multiply(b[ri])
+    return np.clip(np.asarray(prod.sum(axis=1)).ravel(), 0.0, 1.0).astype(np.float32)
+
+
+def _both(a: list[str], b: list[str]) -> np.ndarray:
+    return np.fromiter((bool(x) and bool(y) for x, y in zip(a, b, strict=True)), dtype=bool, count=len(a))
+
+
+def compare_pairs(
+    left: PreparedRecords,
+    right: PreparedRecords,
+    li: np.ndarray,
+    ri: np.ndarray,
+    vectors: PairVectors,
+) -> dict[str, np.ndarray]:
+    """All features for the pairs (left[li[k]], right[ri[k]]), as float32 arrays in 0..1."""
+    li = np.asarray(li, dtype=np.int64)
+    ri = np.asarray(ri, dtype=np.int64)
+    n = len(li)
+    lc, rc = _gather(left.core, li), _gather(right.core, ri)
+    lk, rk = _gather(left.key, li), _gather(right.key, ri)
+    f: dict[str, np.ndarray] = {}
+    f["name_ratio"] = _fuzz(fuzz.ratio, lc, rc)
+    f["name_token_sort"] = _fuzz(fuzz.ratio, lk, rk)  # keys are the sorted tokens already
+    f["name_token_set"] = _fuzz(fuzz.token_set_ratio, lk, rk)
+    f["name_partial"] = _fuzz(fuzz.partial_ratio, lc, rc)
+    f["name_jaro_winkler"] = (
+        np.asarray(
+            cpdist(lc, rc, scorer=JaroWinkler.normalized_similarity, workers=_WORKERS), dtype=np.float32
+        )
+        if n
+        else np.zeros(0, np.float32)
+    )
+    f["name_gram_cosine"] = _row_dot(vectors.left_grams, vectors.right_grams, li, ri)
+    f["rare_token_overlap"] = _row_dot(vectors.left_tokens, vectors.right_tokens, li, ri)
+    f["phonetic_similarity"] = _fuzz(fuzz.ratio, _gather(left.phonetic, li), _gather(right.phonetic, ri))
+    f["single_token_name"] = np.fromiter(
+        (x.count(" ") == 0 or y.count(" ") == 0 for x, y in zip(lk, rk, strict=True)), dtype=bool, count=n
+    ).astype(np.float32)
+    ln, rn = _gather(left.numbers, li), _gather(right.numbers, ri)
+    f["number_conflict"] = np.fromiter(
+        (bool(x) and bool(y) and x != y for x, y in zip(ln, rn, strict=True)), dtype=bool, count=n
+    ).astype(np.float32)
+    lg = [left.legal_generic[i] for i in li]
+    rg = [right.legal_generic[i] for i in ri]
+    f["legal_form_conflict"] = np.fromiter(
+        (x is not None and y is not None and x != y for x, y in zip(lg, rg, strict=True)), dtype=bool, count=n
+    ).astype(np.float32)
+    lco = [left.country[i] for i in li]
+    rco = [right.country[i] for i in ri]
+    known = np.fromiter((x is not None and y is not None for x, y in zip(lco, rco, strict=True)), bool, n)
+    same = np.fromiter((x == y for x, y in zip(lco, rco, strict=True)), bool, n)
+    f["country_match"] = (known & same).astype(np.float32)
+    f["country_conflict"] = (known & ~same).astype(np.float32)
+    la, ra = _gather(left.address, li), _gather(right.address, ri)
+    has_addr = _both(la, ra)
+    addr = _fuzz(fuzz.token_set_ratio, la, ra)
+    f["address_similarity"] = np.where(has_addr, addr, 0.0).astype(np.float32)
+    f["address_missing"] = (~has_addr).astype(np.float32)
+    agree = np.zeros(n, dtype=bool)
+    conflict = np.zeros(n, dtype=bool)
+    for scheme in SCHEMES:
+        lv = left.identifiers[scheme]
+        rv = right.identifiers[scheme]
+        if not any(v is not None for v in lv) or not any(v is not None for v in rv):
+            continue
+        a = [lv[i] for i in li]
+        b = [rv[i] for i in ri]
+        both = np.fromiter((x is not None and y is not None for x, y in zip(a, b, strict=True)), bool, n)
+        eq = np.fromiter((x == y for x, y in zip(a, b, strict=True)), bool, n)
+        agree |= both & eq
+        conflict |= both & ~eq
+    f["identifier_agree"] = agree.astype(np.float32)
+    f["identifier_conflict"] = (conflict & ~agree).astype(np.float32)
+    # An empty name is no evidence of similarity (RapidFuzz scores two empty strings as identical).
+    named = _both(lc, rc)
+    for name in _NAME_FEATURES:
+        f[name] = np.where(named, f[name], 0.0).astype(np.float32)
+    lnat, rnat = _gather(left.native, li), _gather(right.native, ri)
+    has_nat = _both(lnat, rnat)
+    f["native_name_similarity"] = np.where(has_nat, _fuzz(fuzz.ratio, lnat, rnat), 0.0).astype(np.float32)
+    return {name: f[name] for name in FEATURES}

@@ -1,0 +1,177 @@
+"""Records prepared for matching: the input table checked and normalised once, held column-wise."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from risk_engine.errors import InputSchemaError
+from risk_engine.matching.identifiers import SCHEMES, valid_identifier
+from risk_engine.matching.normalise import normalise_address, normalise_name
+
+OPTIONAL_COLUMNS = ("country", "address", "native_name", *SCHEMES)
+
+
+@dataclass(frozen=True)
+class PreparedRecords:
+    """Normalised columns of one side of a match, aligned by position."""
+
+    ids: list[str]
+    names: list[str]  # original names (for output)
+    core: list[str]  # normalised name without legal form
+    key: list[str]  # sorted tokens
+    phonetic: list[str]
+    legal_form: list[str | None]
+    legal_generic: list[str | None]
+    numbers: list[str]  # digit tokens of the name, sorted, space-joined ("" when none)
+    country: list[str | None]
+    address: list[str]  # "" when missing
+    native: list[str]  # normalised native-script name key, "" when missing
+    identifiers: dict[str, list[str | None]]
+    truncated: np.ndarray  # bool per row: the name was cut to MAX_NAME_CHARS
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def empty_name(self) -> np.ndarray:
+        """Rows whose name normalises to nothing (matched by identifier only)."""
+        return np.fromiter((not c for c in self.core), dtype=bool, count=len(self.core))
+
+
+def _country(values: pl.Series) -> list[str | None]:
+    """ISO alpha-2 via the reference package when present; unknown spellings kept upper-cased."""
+    s = values.cast(pl.String)
+    raw = s.str.strip_chars().str.to_uppercase()
+    try:
+        from risk_engine.reference.countries import series_to_iso2
+
+        mapped = series_to_iso2(s)
+        # Two records with the same unknown spelling still agree on it.
+        s = pl.select(pl.coalesce(mapped, raw)).to_series()
+    except Exception:  # a reference-data problem must not stop matching; fall back to raw values
+        s = raw
+    return [v or None for v in s.to_list()]
+
+
+def check_frame(frame: pl.DataFrame, *, side: str) -> None:
+    """Raise InputSchemaError for a frame that cannot be matched (missing columns, duplicate ids)."""
+    for col in ("id", "name"):
+        if col not in frame.columns:
+            msg = f"{side}: required column {col!r} is missing (columns: {', '.join(frame.columns)})"
+            raise InputSchemaError(msg, column=col)
+    ids = frame["id"].cast(pl.String)
+    if ids.null_count():
+        row = int(ids.is_null().arg_true()[0])
+        msg = f"{side}: empty id (every record needs an id)"
+        raise InputSchemaError(msg, row=_row_number(frame, row), column="id")
+    if ids.n_unique() != len(ids):
+        dup, n = Counter(ids.to_list()).most_common(1)[0]
+        rows = [_row_number(frame, int(i)) for i in (ids == dup).arg_true()[:5]]
+        msg = f"{side}: duplicate id {dup!r} ({n} rows, e.g. rows {rows}); ids must be unique"
+        raise InputSchemaError(msg, row=rows[0], column="id", value=dup)
+
+
+def _row_number(frame: pl.DataFrame, index: int) -> int:
+    if "row" in frame.columns:
+        value = frame["row"][index]
+        if value is not None:
+            return int(value)
+    return index + 2  # spreadsheet convention: header is row 1
+
+
+_Normalised = tuple[
+    list[str], list[str], list[str], list[str | None], list[str | None], list[str], list[bool], list[str]
+]
+PARALLEL_MIN_ROWS = 50_000
+
+
+def _normalise_chunk(args: tuple[list[str], list[str | None]]) -> _Normalised:
+    names, addresses = args
+    core: list[str] = []
+    key: list[str] = []
+    phon: list[str] = []
+    lform: list[str | None] = []
+    lgen: list[str | None] = []
+    numbers: list[str] = []
+    trunc: list[bool] = []
+    for name in names:
+        nn = normalise_name(name)
+        core.append(nn.core)
+        key.append(nn.key)
+        phon.append(nn.phonetic)
+        lform.append(nn.legal_form)
+        lgen.append(nn.legal_generic)
+        numbers.append(" ".join(sorted(t for t in nn.tokens if t.isdigit())))
+        trunc.append(nn.truncated)
+    address = [normalise_address(a) for a in addresses]
+    return core, key, phon, lform, lgen, numbers, trunc, address
+
+
+def _normalise_all(names: list[str], addresses: list[str | None], workers: int) -> _Normalised:
+    """Normalise names and addresses, in ``workers`` forked processes for large tables."""
+    if workers <= 1 or len(names) < PARALLEL_MIN_ROWS:
+        return _normalise_chunk((names, addresses))
+    import multiprocessing as mp
+
+    step = -(-len(names) // workers)
+    chunks = [(names[i : i + step], addresses[i : i + step]) for i in range(0, len(names), step)]
+    # fork: the children inherit the loaded legal-form vocabulary and touch no polars state.
+    with mp.get_context("fork").Pool(workers) as pool:
+        parts = pool.map(_normalise_chunk, chunks)
+    merged: list[list[Any]] = [[] for _ in range(8)]
+    for part in parts:
+        for k in range(8):
+            merged[k].extend(part[k])
+    return tuple(merged)  # type: ignore[return-value]
+
+
+def prepare_records(
+    frame: pl.DataFrame, *, side: str = "records", workers: int | None = None
+) -> PreparedRecords:
+    """Check and normalise a frame with ``id``, ``name`` and optional country/address/identifiers."""
+    check_frame(frame, side=side)
+    n = frame.height
+    names = [v if isinstance(v, str) else ("" if v is None else str(v)) for v in frame["name"].to_list()]
+    raw_addr: list[str | None] = (
+        frame["address"].cast(pl.String).to_list() if "address" in frame.columns else [None] * n
+    )
+    nproc = workers if workers is not None else min(2, os.cpu_count() or 1)
+    core, key, phon, lform, lgen, numbers, trunc_list, address = _normalise_all(names, raw_addr, nproc)
+    trunc = np.asarray(trunc_list, dtype=bool)
+
+    def col(name: str) -> pl.Series | None:
+        return frame[name] if name in frame.columns else None
+
+    c = col("country")
+    country: list[str | None] = _country(c) if c is not None else [None] * n
+    nat = col("native_name")
+    native = [normalise_name(v).key for v in nat.cast(pl.String).to_list()] if nat is not None else [""] * n
+    identifiers: dict[str, list[str | None]] = {}
+    for scheme in SCHEMES:
+        s = col(scheme)
+        identifiers[scheme] = (
+            [valid_identifier(scheme, v) for v in s.cast(pl.String).to_list()]
+            if s is not None
+            else [None] * n
+        )
+    return PreparedRecords(
+        ids=frame["id"].cast(pl.String).to_list(),
+        names=names,
+        core=core,
+        key=key,
+        phonetic=phon,
+        legal_form=lform,
+        legal_generic=lgen,
+        numbers=numbers,
+        country=country,
+        address=address,
+        native=native,
+        identifiers=identifiers,
+        truncated=trunc,
+    )

@@ -1,0 +1,325 @@
+"""Train the match model (models/matcher-v1.json + manifest) on generated pairs. Deterministic.
+
+Usage: .venv/bin/python scripts/train_matcher.py [--entities 30000] [--queries 20000] [--out models/matcher-v1.json]
+
+Training data (never the labelled sets in ../shared/data/entity_matching/, which are evaluation only):
+- base entities: the 963 real supplier names of the Open Apparel Registry 2019 seed lists
+  (/work/shared/data/company_names/oar_facility_lists/, MIT) plus synthetic names
+  (risk_engine.matching.synth, seed 7, not the benchmark seed);
+- queries: perturbed variants of reference entities (positives: legal-form swaps, abbreviations,
+  transliteration spacing, typos, token order, dropped city/industry words, branch/plant suffixes);
+  variants of entities left out of the reference (no true match: the nearest others are natural hard
+  negatives); and group-company siblings (same trade name, another industry or city, or another plant
+  number), which are distinct legal entities;
+- pairs are exactly what the candidate index proposes for each query, so the model learns on the
+  distribution it will score; identifiers are added to a share of records (agreeing on true pairs,
+  conflicting on some negatives and, rarely, on a true pair to model data errors).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib.metadata as md
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from rapidfuzz import fuzz
+from rapidfuzz.process import cpdist
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import brier_score_loss, log_loss
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from risk_engine.matching import synth  # noqa: E402
+from risk_engine.matching.blocking import CandidateIndex  # noqa: E402
+from risk_engine.matching.compare import FEATURES, PairVectors, compare_pairs  # noqa: E402
+from risk_engine.matching.identifiers import uscc_check_char  # noqa: E402
+from risk_engine.matching.model import MatchModel, design_matrix, design_terms, save_model  # noqa: E402
+from risk_engine.matching.normalise import name_key  # noqa: E402
+from risk_engine.matching.records import prepare_records  # noqa: E402
+
+OAR = Path("/work/shared/data/company_names/oar_facility_lists/oar_facility_lists_2019.csv")
+SEED = 7
+_ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def make_lei(rng: random.Random) -> str:
+    base = "".join(rng.choice(_ALNUM) for _ in range(18))
+    digits = "".join(str(int(c, 36)) for c in base + "00")
+    return f"{base}{98 - int(digits) % 97:02d}"
+
+
+def make_uscc(rng: random.Random) -> str:
+    chars = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+    body = (
+        "91"
+        + "".join(rng.choice("0123456789") for _ in range(6))
+        + "".join(rng.choice(chars) for _ in range(9))
+    )
+    check = uscc_check_char(body)
+    assert check is not None
+    return body + check
+
+
+def base_entities(n_synth: int) -> pl.DataFrame:
+    oar = pl.read_csv(OAR, infer_schema_length=0)
+    real = oar.select(
+        pl.format("R{}", pl.int_range(pl.len())).alias("id"),
+        pl.col("name"),
+        pl.col("country"),
+        pl.col("address"),
+    )
+    fake = synth.generate_entities(n_synth, seed=SEED).with_columns(
+        pl.format("S{}", pl.col("id")).alias("id")
+    )
+    # The seed lists repeat facilities across brands: keep one record per normalised name.
+    real = real.with_columns(pl.col("name").map_elements(name_key, return_dtype=pl.String).alias("_key"))
+    real = real.unique(subset="_key", keep="first", maintain_order=True).drop("_key")
+    return pl.concat([real, fake.select(real.columns)])
+
+
+_SIBLING_SWAPS = (
+    tuple(synth.CN_INDUSTRY) + tuple(synth.EN_INDUSTRY) + tuple(synth.IN_INDUSTRY) + tuple(synth.BD_INDUSTRY)
+)
+
+
+def sibling(name: str, rng: random.Random) -> str | None:
+    """A distinct legal entity of the same group: another industry word, city or plant number."""
+    words = name.split()
+    r = rng.random()
+    if r < 0.45:
+        for i, w in enumerate(words):
+            for phrase in _SIBLING_SWAPS:
+                if w == phrase.split()[0] and len(phrase.split()) == 1:
+                    other = rng.choice(_SIBLING_SWAPS)
+                    if other != w:
+                        return " ".join([*words[:i], other, *words[i + 1 :]])
+        return None
+    if r < 0.75:
+        for i, w in enumerate(words):
+            if w in synth.CN_CITIES:
+                other = rng.choice(synth.CN_CITIES)
+                if other != w:
+                    return " ".join([*words[:i], other, *words[i + 1 :]])
+        return None
+    # Two numbered sister plants that are separate legal entities: "... No. 1 Factory" vs "... No. 2 Factory".
+    n1, n2 = rng.sample(range(1, 9), 2)
+    return f"{name} No. {n1} Factory|{name} No. {n2} Factory"
+
+
+def build_training(n_synth: int, n_queries: int) -> tuple[pl.DataFrame, dict[str, np.ndarray], np.ndarray]:
+    rng = random.Random(SEED)
+    base = base_entities(n_synth)
+    n = base.height
+    order = list(range(n))
+    rng.shuffle(order)
+    held_out = set(order[: n // 5])  # entities absent from the reference: queries with no true match
+    ref = base.filter(~pl.int_range(pl.len()).is_in(sorted(held_out)))
+    ref_pos = {rid: k for k, rid in enumerate(ref["id"].to_list())}
+    # Identifiers on a share of the reference.
+    lei = [make_lei(rng) if rng.random() < 0.15 else None for _ in range(ref.height)]
+    tax = [
+        make_uscc(rng) if c in ("CN", "China", "CHINA") and rng.random() < 0.2 else None
+        for c in ref["country"]
+    ]
+    ref = ref.with_columns(pl.Series("lei", lei, pl.String), pl.Series("tax_id", tax, pl.String))
+
+    sisters: list[tuple[str, str, str]] = []
+    names = base["name"].to_list()
+    countries = base["country"].to_list()
+    addresses = base["address"].to_list()
+    ids = base["id"].to_list()
+    q_rows: list[dict[str, str | None]] = []
+    truth: list[str | None] = []
+    kinds: list[str] = []
+    for qn in range(n_queries):
+        src = rng.randrange(n)
+        r = rng.random()
+        row: dict[str, str | None] = {"id": f"Q{qn}", "country": countries[src]}
+        if rng.random() < 0.08:
+            row["country"] = None  # lists with no country
+        if r < 0.62:
+            row["name"] = synth.perturb(names[src], rng)
+            row["address"] = synth.perturb_address(addresses[src], rng)
+            kind = "variant"
+            true_id = ids[src] if src not in held_out else None
+        elif r < 0.85:
+            sib = sibling(names[src], rng)
+            if sib is None:
+                continue
+            if "|" in sib:  # numbered sisters: the reference gets one, the query the other
+                sister, sib = sib.split("|")
+                sisters.append((sister, countries[src], addresses[src]))
+            row["name"] = synth.perturb(sib, rng, n_ops=rng.choice((0, 0, 1)))
+            row["address"] = synth.perturb_address(addresses[src], rng) if rng.random() < 0.5 else None
+            kind = "sibling"
+            true_id = None
+        else:
+            other = rng.randrange(n)  # a random other entity written like this one's neighbour
+            row["name"] = synth.perturb(names[other], rng, n_ops=1)
+            row["address"] = synth.perturb_address(addresses[other], rng)
+            row["country"] = countries[other]
+            kind = "other"
+            true_id = ids[other] if other not in held_out else None
+        # Identifiers: agree on some true pairs, conflict on some negatives, rare data errors.
+        if true_id is not None and true_id in ref_pos:
+            ref_lei = lei[ref_pos[true_id]]
+            if ref_lei and rng.random() < 0.5:
+                row["lei"] = ref_lei if rng.random() < 0.97 else make_lei(rng)
+        elif rng.random() < 0.05:
+            row["lei"] = make_lei(rng)
+        q_rows.append(row)
+        truth.append(true_id)
+        kinds.append(kind)
+    queries = pl.DataFrame(
+        q_rows, schema=dict.fromkeys(("id", "name", "country", "address", "lei"), pl.String)
+    )
+    if sisters:
+        extra_ref = pl.DataFrame(
+            {
+                "id": [f"N{k}" for k in range(len(sisters))],
+                "name": [x[0] for x in sisters],
+                "country": [x[1] for x in sisters],
+                "address": [x[2] for x in sisters],
+            }
+        )
+        ref = pl.concat([ref, extra_ref], how="diagonal_relaxed")
+    rref = prepare_records(ref, side="reference")
+    rq = prepare_records(queries, side="query")
+    ci = CandidateIndex.build(rref.core, rref.key, rref.country)
+    qg, qt = ci.query_matrices(rq.core, rq.key)
+    li_parts, ri_parts = [], []
+    for _, qi, ri, _ in ci.candidates(qg, qt, rq.country):
+        li_parts.append(qi)
+        ri_parts.append(ri)
+    li = np.concatenate(li_parts)
+    ri = np.concatenate(ri_parts)
+    # Identifier candidates, as the index adds them.
+    lei_pos: dict[str, int] = {v: k for k, v in enumerate(rref.identifiers["lei"]) if v is not None}
+    extra = [(k, lei_pos[v]) for k, v in enumerate(rq.identifiers["lei"]) if v is not None and v in lei_pos]
+    if extra:
+        li = np.concatenate([li, np.asarray([e[0] for e in extra])])
+        ri = np.concatenate([ri, np.asarray([e[1] for e in extra])])
+    key = np.unique(li * (len(rref) + 1) + ri)
+    li, ri = key // (len(rref) + 1), key % (len(rref) + 1)
+    truth_pos = np.asarray([ref_pos.get(t, -1) if t else -1 for t in truth], dtype=np.int64)
+    y = (truth_pos[li] == ri).astype(np.int64)
+    # Different entities with exactly the same name (common in generated and real lists) cannot be
+    # told apart by name; labelling them 0 would teach the model that identical names mean little.
+    src_key = dict(zip(ids, (name_key(n) for n in names), strict=True))
+    ref_names = rref.key
+    truth_name = [src_key.get(t) if t else None for t in truth]
+    ambiguous = np.fromiter(
+        (
+            y[k] == 0 and truth_name[q] is not None and ref_names[r] == truth_name[q]
+            for k, (q, r) in enumerate(zip(li.tolist(), ri.tolist(), strict=True))
+        ),
+        dtype=bool,
+        count=len(li),
+    )
+    li, ri, y = li[~ambiguous], ri[~ambiguous], y[~ambiguous]
+    vectors = PairVectors(qg, ci.gram_matrix, qt, ci.token_matrix)
+    feats = compare_pairs(rq, rref, li, ri, vectors)
+    in_ref = truth_pos >= 0
+    recall = len(np.unique(li[y == 1])) / max(1, int(in_ref.sum()))
+    print(f"queries {len(rq)}, pairs {len(li)}, positives {int(y.sum())}, candidate recall {recall:.4f}")
+    meta = pl.DataFrame(
+        {
+            "query": li,
+            "ref": ri,
+            "label": y,
+            "kind": [kinds[i] for i in li],
+            "left_key": [rq.key[i] for i in li],
+            "right_key": [rref.key[i] for i in ri],
+        }
+    )
+    return meta, feats, y
+
+
+def prf(pred: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    tp = int((pred & (y == 1)).sum())
+    fp = int((pred & (y == 0)).sum())
+    fn = int((~pred & (y == 1)).sum())
+    p = tp / (tp + fp) if tp + fp else 1.0
+    r = tp / (tp + fn) if tp + fn else 1.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f, 4)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--entities", type=int, default=30_000)
+    ap.add_argument("--queries", type=int, default=24_000)
+    ap.add_argument("--out", type=Path, default=ROOT / "models" / "matcher-v1.json")
+    args = ap.parse_args()
+    t0 = time.time()
+    meta, feats, y = build_training(args.entities, args.queries)
+    terms = design_terms(FEATURES)
+    x = design_matrix(feats, terms)
+    digest = hashlib.sha256(np.ascontiguousarray(x).tobytes() + y.tobytes()).hexdigest()
+    # Split by query so that variants of one query never sit on both sides.
+    test = (meta["query"].to_numpy() % 5) == 0
+    clf = LogisticRegression(C=1.0, max_iter=5000, tol=1e-8)
+    clf.fit(x[~test], y[~test])
+    model = MatchModel(features=FEATURES, terms=terms, coef=clf.coef_[0], intercept=float(clf.intercept_[0]))
+    p_test = model.predict_proba({k: v[test] for k, v in feats.items()})
+    metrics = {
+        "holdout_pairs": int(test.sum()),
+        "holdout_positives": int(y[test].sum()),
+        "log_loss": round(float(log_loss(y[test], p_test, labels=[0, 1])), 5),
+        "brier": round(float(brier_score_loss(y[test], p_test)), 5),
+        "at_match_threshold": prf(p_test >= model.match_threshold, y[test]),
+        "at_review_threshold": prf(p_test >= model.review_threshold, y[test]),
+    }
+    # Baseline: RapidFuzz token_sort_ratio with one threshold tuned on the same generated training pairs.
+    lk = meta["left_key"].to_list()
+    rk = meta["right_key"].to_list()
+    base = np.asarray(cpdist(lk, rk, scorer=fuzz.token_sort_ratio, workers=2)) / 100.0
+    best = max(
+        ((t, prf(base[~test] >= t, y[~test])["f1"]) for t in np.arange(0.50, 1.0001, 0.01)),
+        key=lambda z: z[1],
+    )
+    metrics["baseline_token_sort"] = {
+        "threshold": round(float(best[0]), 2),
+        "holdout": prf(base[test] >= best[0], y[test]),
+    }
+    refit = LogisticRegression(C=1.0, max_iter=5000, tol=1e-8).fit(x, y)
+    final = MatchModel(
+        features=FEATURES, terms=terms, coef=refit.coef_[0], intercept=float(refit.intercept_[0])
+    )
+    manifest = {
+        "name": final.name,
+        "created_by": "scripts/train_matcher.py",
+        "training_data": {
+            "sha256": digest,
+            "pairs": len(y),
+            "positives": int(y.sum()),
+            "entities_synthetic": args.entities,
+            "queries": args.queries,
+            "seed": SEED,
+            "sources": [
+                "Open Apparel Registry 2019 facility lists (963 real names, MIT)",
+                "risk_engine.matching.synth generated names (seed 7)",
+            ],
+            "kinds": dict(meta.group_by("kind").len().sort("kind").iter_rows()),
+        },
+        "libraries": {
+            lib: md.version(lib) for lib in ("scikit-learn", "numpy", "scipy", "rapidfuzz", "anyascii")
+        },
+        "metrics": metrics,
+        "model_kind": "logistic_regression_splines",
+    }
+    save_model(final, args.out, manifest)
+    print(json.dumps(metrics, indent=1))
+    print(f"wrote {args.out} in {time.time() - t0:.0f}s")
+
+
+if __name__ == "__main__":
+    main()

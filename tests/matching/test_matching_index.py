@@ -1,0 +1,119 @@
+import polars as pl
+import pytest
+
+from risk_engine.errors import InputSchemaError
+from risk_engine.matching.compare import FEATURES
+from risk_engine.matching.index import EntityIndex, pairs_schema
+
+REF = pl.DataFrame(
+    {
+        "id": ["r1", "r2", "r3", "r4", "r5"],
+        "name": [
+            "Quanzhou Xinxing Footwear Co., Ltd.",
+            "Quanzhou Xinhua Electronics Co., Ltd.",
+            "Hirdaramani Garments Katunayake (Pvt) Ltd",
+            "Shenzhen Bright Star Toys Factory",
+            "Acme Textile Mills Inc",
+        ],
+        "country": ["CN", "CN", "LK", "CN", "US"],
+        "address": [
+            "No. 8 Wuyi Industrial Zone, Quanzhou",
+            "No. 20 Jinhu Road, Quanzhou",
+            "Export Processing Zone, Katunayake",
+            None,
+            "1546 Carter Street, Mount Airy NC",
+        ],
+        "lei": [None, None, None, None, "HWUPKR0MPOU8FGXBT394"],
+    }
+)
+
+
+@pytest.fixture(scope="module")
+def index() -> EntityIndex:
+    return EntityIndex.build(REF)
+
+
+def test_link_finds_variants_with_explanations(index: EntityIndex) -> None:
+    q = pl.DataFrame(
+        {
+            "id": ["q1", "q2"],
+            "name": [
+                "QUANZHOU XINXING FOOTWEAR COMPANY LIMITED",
+                "Hirdaramani Garments Katunayake Private Limited",
+            ],
+            "country": ["CN", "LK"],
+            "address": ["No.8 Wuyi Ind. Zone Quanzhou", None],
+        }
+    )
+    out = index.link(q)
+    assert out.schema == pl.Schema(pairs_schema())
+    best = out.filter(pl.col("rank") == 1).sort("left_id")
+    assert best["right_id"].to_list() == ["r1", "r3"]
+    assert (best["decision"] == "match").all()
+    assert (
+        "r2" not in out.filter(pl.col("left_id") == "q1", pl.col("decision") == "match")["right_id"].to_list()
+    )
+    for f in FEATURES:
+        assert out[f"feat_{f}"].is_between(0, 1).all()
+        assert f"contrib_{f}" in out.columns
+
+
+def test_identifier_settles_a_pair(index: EntityIndex) -> None:
+    q = pl.DataFrame(
+        {
+            "id": ["q"],
+            "name": ["Completely Different Name"],
+            "country": ["US"],
+            "lei": ["hwupkr0mpou8fgxbt394"],
+        }
+    )
+    out = index.link(q)
+    assert out.row(0, named=True)["right_id"] == "r5"
+    assert out.row(0, named=True)["probability"] == 1.0
+    assert out.row(0, named=True)["source"] == "identifier"
+
+
+def test_decisions_override_the_model(index: EntityIndex) -> None:
+    q = pl.DataFrame({"id": ["q1"], "name": ["Quanzhou Xinxing Footwear Co Ltd"], "country": ["CN"]})
+    decisions = pl.DataFrame(
+        {"left_id": ["q1", "q1"], "right_id": ["r1", "r4"], "decision": ["reject", "confirm"]}
+    )
+    out = index.link(q, decisions=decisions)
+    assert "r1" not in out["right_id"].to_list()
+    row = out.filter(pl.col("right_id") == "r4").row(0, named=True)
+    assert (row["probability"], row["decision"], row["source"]) == (1.0, "match", "human")
+
+
+def test_lookup_single_record(index: EntityIndex) -> None:
+    got = index.lookup({"name": "Xinxing Footwear Quanzhou", "country": "CN"})
+    assert got and got[0]["id"] == "r1"
+    assert set(got[0]["contributions"]) == set(FEATURES)
+    assert index.lookup({"name": "", "country": "CN"}) == []
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["", "Co., Ltd.", "x" * 10_000, "广州华美服装有限公司 Guangzhou Huamei", "ООО Ромашка & Co", None],
+)
+def test_awkward_names_do_not_crash(index: EntityIndex, name: str | None) -> None:
+    q = pl.DataFrame(
+        {"id": ["q"], "name": [name], "country": [None]},
+        schema={"id": pl.String, "name": pl.String, "country": pl.String},
+    )
+    out = index.link(q)
+    assert out.schema == pl.Schema(pairs_schema())
+
+
+def test_missing_country_column_and_one_row_reference() -> None:
+    idx = EntityIndex.build(pl.DataFrame({"id": ["only"], "name": ["Acme Textile Mills Inc"]}))
+    out = idx.link(pl.DataFrame({"id": ["q"], "name": ["ACME TEXTILE MILLS"]}))
+    assert out["right_id"].to_list() == ["only"]
+
+
+def test_duplicate_ids_are_a_clear_error() -> None:
+    with pytest.raises(InputSchemaError, match="duplicate id 'a'"):
+        EntityIndex.build(
+            pl.DataFrame({"id": ["a", "a"], "name": ["X Ltd", "Y Ltd"], "country": ["CN", "CN"]})
+        )
+    with pytest.raises(InputSchemaError, match="required column 'name'"):
+        EntityIndex.build(pl.DataFrame({"id": ["a"]}))
