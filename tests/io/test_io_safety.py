@@ -200,3 +200,18 @@ def test_zip_bomb_is_refused_under_a_memory_limit() -> None:
     assert "refused:" in done.stdout and "zip bomb" in done.stdout
     maxrss_kib = int(done.stdout.split("maxrss_kib")[1])
     assert maxrss_kib < 200 * 1024
+
+
+def test_archive_that_understates_an_entry_size_is_refused() -> None:
+    # A central directory may declare a small size for a part that inflates to much more; the
+    # scan reads only the declared bytes, so the CRC cannot match and the archive is refused.
+    import struct
+
+    data = bytearray(
+        _workbook({"xl/worksheets/sheet1.xml": b"<worksheet>" + b"<row/>" * 200_000 + b"</worksheet>"})
+    )
+    name = b"xl/worksheets/sheet1.xml"
+    header = data.rfind(b"PK\x01\x02", 0, data.rfind(name))
+    data[header + 24 : header + 28] = struct.pack("<I", 100)
+    with pytest.raises(UnreadableFileError, match="corrupt XLSX archive"):
+        check_xlsx_archive(bytes(data), file="lying.xlsx")
