@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from risk_engine import __version__
 from risk_engine.api.audit import AuditBuffer
 from risk_engine.api.auth import KeyAuthenticator
+from risk_engine.api.batching import ResolveBatcher
 from risk_engine.api.db import make_engine, migrate, session_factory, utcnow
 from risk_engine.api.jobs import JobRunner
 from risk_engine.api.limits import EdgeLimitsMiddleware, RateLimiter
@@ -59,6 +60,7 @@ def create_app(settings: Settings, *, snapshot: Snapshot | None = None) -> FastA
                 snapshot=lambda: app.state.api.current_snapshot(),
                 per_tenant=settings.jobs_per_tenant,
             ),
+            batcher=ResolveBatcher(lambda: app.state.api.current_snapshot()),
             snapshot=snapshot,
         )
         app.state.api = state

@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 
 from risk_engine.api.audit import AuditBuffer, audit_event
 from risk_engine.api.auth import QUERY_CREDENTIAL_NAMES, KeyAuthenticator, Principal, check_role
+from risk_engine.api.batching import ResolveBatcher
 from risk_engine.api.db import as_utc, utcnow
 from risk_engine.api.jobs import JobRunner
 from risk_engine.api.limits import RateLimiter
@@ -58,7 +59,7 @@ from risk_engine.api.schemas import (
     ScoreRequest,
     ScoreResponse,
 )
-from risk_engine.api.screening import RecordOutcome, formula_cells, new_id, resolve_records, result_detail
+from risk_engine.api.screening import RecordOutcome, formula_cells, new_id, result_detail
 from risk_engine.api.snapshot import Snapshot
 from risk_engine.config import Settings
 from risk_engine.errors import InputError, InputSchemaError, NotFoundError, RunError
@@ -82,6 +83,7 @@ class ApiState:
     limiter: RateLimiter
     audit: AuditBuffer
     jobs: JobRunner
+    batcher: ResolveBatcher
     snapshot: Snapshot | None = None
 
     def current_snapshot(self) -> Snapshot:
@@ -220,9 +222,10 @@ def _normalise_record(rec: ScoreRecord) -> dict[str, Any]:
     return record
 
 
-def _score_records(snapshot: Snapshot, records: list[ScoreRecord]) -> list[dict[str, Any]]:
+def _score_results(
+    snapshot: Snapshot, records: list[ScoreRecord], outcomes: list[RecordOutcome]
+) -> list[dict[str, Any]]:
     out = []
-    outcomes = resolve_records(snapshot, [_normalise_record(rec) for rec in records], None)
     for rec, outcome in zip(records, outcomes, strict=True):
         matches = []
         for c in outcome.candidates:
@@ -267,10 +270,8 @@ async def score(
     (or, unmatched, a score from what the record carries).
     """
     snapshot = state.current_snapshot()
-    if len(body.records) > 8:
-        results = await run_in_threadpool(_score_records, snapshot, body.records)
-    else:
-        results = _score_records(snapshot, body.records)
+    outcomes = await state.batcher.resolve([_normalise_record(rec) for rec in body.records])
+    results = _score_results(snapshot, body.records, outcomes)
     scored = [r["result"]["entity_id"] or r["key"] for r in results if r["result"] is not None]
     state.audit.record(principal, "score.read", "records=" + ",".join(s for s in scored if s))
     return {"snapshot_id": snapshot.info.snapshot_id, "results": results}

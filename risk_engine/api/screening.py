@@ -72,7 +72,8 @@ def resolve_records(
     snapshot: Snapshot, records: Sequence[Mapping[str, Any]], book: DecisionBook | None
 ) -> list[RecordOutcome]:
     """Resolve every record, then score the unmatched ones together from what they carry."""
-    outcomes = [resolve_record(snapshot, r, book) for r in records]
+    found = snapshot.lookup_many(records)
+    outcomes = [resolve_record(snapshot, r, book, candidates=c) for r, c in zip(records, found, strict=True)]
     pending = [i for i, o in enumerate(outcomes) if o.result is None]
     if pending:
         views = snapshot.score_unmatched([records[i] for i in pending])
@@ -82,12 +83,19 @@ def resolve_records(
     return outcomes
 
 
-def resolve_record(snapshot: Snapshot, record: Mapping[str, Any], book: DecisionBook | None) -> RecordOutcome:
+def resolve_record(
+    snapshot: Snapshot,
+    record: Mapping[str, Any],
+    book: DecisionBook | None,
+    *,
+    candidates: list[Candidate] | None = None,
+) -> RecordOutcome:
     """Candidates of one record after the tenant's decisions, and the matched entity's score.
 
     An unmatched record comes back with ``scored_from="none"``; ``resolve_records`` scores those.
     """
-    candidates = snapshot.lookup(record)
+    if candidates is None:
+        candidates = snapshot.lookup(record)
     statuses = {c.entity_id: c.decision for c in candidates}
     fp = fingerprint(str(record.get("name") or ""), record.get("country"))
     if book is not None:

@@ -20,6 +20,8 @@ import polars as pl
 from risk_engine.errors import RunError
 
 BANDS = ("low", "medium", "high", "critical")
+MAX_CANDIDATES = 5
+QUERY_COLUMNS = ("country", "address", "native_name", "lei", "duns", "os_id", "tax_id")
 LOW_COVERAGE_DCI = 0.4
 LOW_COVERAGE_WIDTH = 0.3
 
@@ -59,6 +61,10 @@ class Snapshot(Protocol):
 
     def lookup(self, record: Mapping[str, Any]) -> list[Candidate]:
         """Candidate entities for one record, most probable first."""
+        ...
+
+    def lookup_many(self, records: Sequence[Mapping[str, Any]]) -> list[list[Candidate]]:
+        """Candidates of many records at once (one matcher call), in the order of ``records``."""
         ...
 
     def entity(self, entity_id: str) -> dict[str, Any] | None:
@@ -215,7 +221,34 @@ class FrameSnapshot:
         raw = self.matcher.lookup(dict(record))
         found = [c for c in (_candidate_from(r) for r in raw) if c is not None]
         found.sort(key=lambda c: (-c.probability, c.entity_id))
-        return found
+        return found[:MAX_CANDIDATES]
+
+    def lookup_many(self, records: Sequence[Mapping[str, Any]]) -> list[list[Candidate]]:
+        """Candidates of many records with one vectorised ``link`` call when the matcher has one."""
+        link = getattr(self.matcher, "link", None)
+        if link is None or len(records) == 1:
+            return [self.lookup(r) for r in records]
+        rows = []
+        for i, r in enumerate(records):
+            row = {"id": str(i), "name": None if r.get("name") is None else str(r.get("name"))}
+            for col in QUERY_COLUMNS:
+                value = r.get(col)
+                row[col] = None if value is None else str(value)
+            rows.append(row)
+        query = pl.DataFrame(rows, schema=dict.fromkeys(["id", "name", *QUERY_COLUMNS], pl.String))
+        pairs = link(query)
+        out: list[list[Candidate]] = [[] for _ in records]
+        if pairs.height:
+            for left, right, prob, decision in pairs.select(
+                "left_id", "right_id", "probability", "decision"
+            ).iter_rows():
+                candidate = _candidate_from({"entity_id": right, "probability": prob, "decision": decision})
+                if candidate is not None:
+                    out[int(left)].append(candidate)
+        for found in out:
+            found.sort(key=lambda c: (-c.probability, c.entity_id))
+            del found[MAX_CANDIDATES:]
+        return out
 
     def entity(self, entity_id: str) -> dict[str, Any] | None:
         """The score view of one entity."""
