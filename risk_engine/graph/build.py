@@ -149,6 +149,7 @@ def aggregate_trade(
     Shares (per consignee, over its BOL inputs): value-based when every edge into it has a value for every
     shipment; else weight-based when weights are complete; else extrapolated from the known values (then
     weights) when every edge has at least one, flagged ``share_imputed``; else an equal split, flagged.
+    The row order of the result is unspecified (sort it if you need one).
     """
     _require(trade, [shipper_key, consignee_key, "date"], "trade frame")
     cols = set(trade.columns)
@@ -210,11 +211,9 @@ def aggregate_trade(
     )
     edges = _bol_shares(edges)
     edges = edges.with_columns(_bol_confidence(as_of).alias("confidence"), pl.lit("bol").alias("source"))
-    out = (
-        edges.select(pl.col(name).cast(dtype) for name, dtype in EDGE_SCHEMA.items())
-        .sort("dst", "src", "hs4", nulls_last=True)
-        .collect()
-    )
+    # Row order is left to the group-by (sorting a million string keys would cost more than the rest of
+    # stage 2): SupplyGraph orders edges by node index and the output writers sort what they write.
+    out = edges.select(pl.col(name).cast(dtype) for name, dtype in EDGE_SCHEMA.items()).collect()
     if issues is not None:
         issues.append(_trade_issues(trade, shipper_key, consignee_key, as_of, known_hs4, file))
     return out

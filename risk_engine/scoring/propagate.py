@@ -163,7 +163,8 @@ class _Topology:
     node_ids: IntArray
     node_first_seg: IntArray  # per node, -1 if none
     node_n_seg: IntArray
-    self_loops: BoolArray
+    self_loops: BoolArray | None  # None: the edge set has no self-loop
+    groups_are_segments: bool  # caller group g is segment g (no reordering, no empty group ids)
     estart: IntArray  # first edge of each node that has incoming edges
     enode: IntArray
     # reciprocal pairs (u, v): messages u→v must leave out the edges v→u at u
@@ -237,7 +238,10 @@ class _Topology:
             node_n_seg=node_n_seg,
             estart=estart,
             enode=enode,
-            self_loops=src == dst,
+            self_loops=(src == dst) if bool(np.any(src == dst)) else None,
+            groups_are_segments=bool(
+                seg_group.shape[0] == n_groups and np.array_equal(seg_group, np.arange(n_groups))
+            ),
             **recip,
         )
 
@@ -251,6 +255,8 @@ class _Topology:
 
     def to_caller_groups(self, seg_values: FloatArray) -> FloatArray:
         """Segment values as an array indexed by the caller's group ids (0 for empty groups)."""
+        if self.groups_are_segments:
+            return seg_values
         out = np.zeros(self.n_groups)
         out[self.seg_group] = seg_values
         return out
@@ -319,7 +325,6 @@ class PropagationResult:
     edge_weight: FloatArray
     edge_term: FloatArray
     group_dst: IntArray
-    group_id: IntArray
     group_sum: FloatArray
     group_x: FloatArray
     upstream_keep: FloatArray
@@ -331,6 +336,11 @@ class PropagationResult:
     k: int
     prune: float
     last_change: float
+
+    @property
+    def group_id(self) -> IntArray:
+        """Group ids ``0..G-1`` (the index of every group array)."""
+        return np.arange(self.group_dst.shape[0], dtype=np.int64)
 
     @cached_property
     def local_hazard(self) -> FloatArray:
@@ -519,27 +529,30 @@ def _round_weighted_mean(
     risk = _combine(base_keep, up)
     cavity = np.zeros(0)
     if top.pair_u.size:
+        # A ratio cannot be corrected by subtraction without losing precision (a large removed term next
+        # to tiny remaining ones), so the cavity mean is summed directly over u's other incoming edges.
+        idx, pid = _cavity_edges(top)
         n_pairs = top.pair_u.shape[0]
-        red_num = np.zeros(n_pairs)
-        red_den = np.zeros(n_pairs)
-        # entry e' = (v→u) belongs to the pair (u, v); recover that pair via its correction group
-        pair_of_entry = _entry_pair(top)
-        np.add.at(red_num, pair_of_entry, term[top.entry_edges])
-        np.add.at(red_den, pair_of_entry, sc[top.entry_edges])
-        c_num = np.maximum(num[top.pair_u] - red_num, 0.0)
-        c_den = den[top.pair_u] - red_den
-        c_ok = c_den > 1e-300
+        c_num = np.bincount(pid, weights=term[idx], minlength=n_pairs)
+        c_den = np.bincount(pid, weights=sc[idx], minlength=n_pairs)
+        c_ok = c_den > 0
         cav_up = np.minimum(np.where(c_ok, c_num / np.where(c_ok, c_den, 1.0), 0.0), 1.0)
         cavity = _combine(base_keep[top.pair_u], cav_up)
     return _State(risk, cavity, term, seg_sum, 1.0 - up)
 
 
-def _entry_pair(top: _Topology) -> IntArray:
-    """Pair index of each entry edge (from the pair-sorted correction groups)."""
-    cg_pair = np.zeros(top.cg_seg.shape[0], dtype=np.int64)
-    cg_pair[top.cg_pair_start[1:]] = 1
-    cg_pair = np.cumsum(cg_pair)
-    return cg_pair[top.entry_cg]
+def _cavity_edges(top: _Topology) -> tuple[IntArray, IntArray]:
+    """For each reciprocal pair (u, v): u's incoming edges not from v, as (edge index, pair index)."""
+    first = np.zeros(top.n, dtype=np.int64)
+    count = np.zeros(top.n, dtype=np.int64)
+    first[top.enode] = top.estart
+    count[top.enode] = np.diff(np.append(top.estart, top.src.shape[0]))
+    starts, counts = first[top.pair_u], count[top.pair_u]
+    total = int(counts.sum())
+    pid = np.repeat(np.arange(top.pair_u.shape[0], dtype=np.int64), counts)
+    idx = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(total)
+    keep = top.src[idx] != top.pair_v[pid]
+    return idx[keep], pid[keep]
 
 
 def propagate(
@@ -568,13 +581,12 @@ def propagate(
     mask = np.asarray(inp.propagate_mask, dtype=bool)
     sc = share * conf
     # edges that carry nothing: self-loops, either end a logistics node, masked out by the caller
-    inactive = top.self_loops.copy()
+    if top.self_loops is not None:
+        sc[top.self_loops] = 0.0
     if not mask.all():
-        inactive |= ~(mask[top.src] & mask[top.dst])
+        sc[~(mask[top.src] & mask[top.dst])] = 0.0
     if inp.edge_mask is not None:
-        inactive |= ~(inp.edge_mask if perm is None else inp.edge_mask[perm])
-    if inactive.any():
-        sc[inactive] = 0.0
+        sc[~(inp.edge_mask if perm is None else inp.edge_mask[perm])] = 0.0
     weight = sc * delta
     local = np.asarray(inp.local, dtype=np.float64)
     base_keep = (1.0 - local) * (1.0 - np.asarray(inp.backfill, dtype=np.float64))
@@ -603,8 +615,11 @@ def propagate(
     used = message
     last_change = float(np.max(np.abs(risk - previous))) if risk.size else 0.0
 
-    group_dst = np.full(top.n_groups, -1, dtype=np.int64)
-    group_dst[top.seg_group] = top.seg_dst
+    if top.groups_are_segments:
+        group_dst = top.seg_dst
+    else:
+        group_dst = np.full(top.n_groups, -1, dtype=np.int64)
+        group_dst[top.seg_group] = top.seg_dst
     if state is None:
         term = np.zeros(top.src.shape[0])
         seg_sum = np.zeros(top.seg_group.shape[0])
@@ -620,7 +635,6 @@ def propagate(
         edge_weight=top.to_caller_edges(weight),
         edge_term=top.to_caller_edges(term),
         group_dst=group_dst,
-        group_id=np.arange(top.n_groups, dtype=np.int64),
         group_sum=group_sum,
         group_x=group_x,
         upstream_keep=upstream_keep,
