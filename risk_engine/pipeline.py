@@ -486,17 +486,165 @@ def resolve_entities(
     engine: Engine = "local",
     progress: Progress | None = None,
 ) -> Resolved:
-    """Stage 1: every mention to an entity; enforcement entries linked to entities."""
+    """Stage 1: every mention to an entity; enforcement entries linked to entities.
+
+    Exact normalised-key groups first (millions of shipment lines collapse to their distinct parties),
+    then matching's no-chaining ``dedupe`` merges the groups that are spellings of one company
+    (transliterations, typos, legal-form variants); remembered decisions apply. Enforcement names
+    and aliases are linked to the entities by ``EntityIndex.link`` (on Spark: its Arrow kernel).
+    """
     mentions = all_mentions(inputs)
-    resolved = resolve_exact(mentions)
-    entities = entities_from_mentions(resolved)
+    exact = resolve_exact(mentions)
+    merged, review = merge_fuzzy(exact, decisions=decisions)
+    entities = entities_from_mentions(merged)
     if inputs.enforcement is not None and inputs.enforcement.height:
-        hits = link_enforcement_exact(inputs.enforcement, entities)
+        hits = link_enforcement(inputs.enforcement, entities, decisions=decisions, engine=engine)
     else:
         hits = pl.DataFrame(
             schema={"record_id": pl.String, "entity_id": pl.String, "match_probability": pl.Float64}
         )
-    return Resolved(resolved.sort("source", "record_id"), entities, hits)
+    return Resolved(
+        pl.concat([merged, review], how="diagonal_relaxed").sort("source", "record_id", "entity_id"),
+        entities,
+        hits,
+    )
+
+
+def _key_groups(exact: pl.DataFrame) -> pl.DataFrame:
+    """One record per exact-key group (its best mention), the unit the fuzzy matcher compares."""
+    ranked = exact.filter(pl.col("source") != "buyers").with_columns(
+        pl.col("source").replace_strict(_SOURCE_RANK, default=9, return_dtype=pl.Int8).alias("_rank")
+    )
+    return (
+        ranked.sort(["entity_id", "_rank", "record_id"])
+        .group_by("entity_id", maintain_order=True)
+        .agg(
+            pl.col("name").first(),
+            pl.col("country").first(),
+            *[pl.col(c).drop_nulls().first().alias(c) for c in ("address", *_ID_COLUMNS)],
+        )
+        .rename({"entity_id": "id"})
+    )
+
+
+def merge_fuzzy(exact: pl.DataFrame, *, decisions: pl.DataFrame | None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Merge exact-key groups that matching's dedupe clusters together; return (mentions, review rows).
+
+    A merged group takes the cluster's id (its smallest member id, stable while membership is) and the
+    cluster probability; pairs in the review band are returned as ``decision = review`` rows that do
+    not change any entity (an analyst confirms them, and the decision is applied on the next run).
+    """
+    from risk_engine.matching.cluster import dedupe_with_pairs
+
+    groups = _key_groups(exact)
+    if groups.height < 2:
+        return exact, pl.DataFrame()
+    clusters, pairs = dedupe_with_pairs(groups, decisions=decisions)
+    moved = clusters.filter(pl.col("cluster_id") != pl.col("id")).select(
+        pl.col("id").alias("entity_id"), pl.col("cluster_id"), pl.col("probability").alias("_p")
+    )
+    merged = (
+        exact.join(moved, on="entity_id", how="left")
+        .with_columns(
+            pl.coalesce("cluster_id", "entity_id").alias("entity_id"),
+            pl.when(pl.col("cluster_id").is_not_null())
+            .then(pl.col("_p").fill_null(1.0))
+            .otherwise(pl.col("probability"))
+            .alias("probability"),
+            pl.when(pl.col("cluster_id").is_not_null())
+            .then(pl.lit("model"))
+            .otherwise(pl.col("method"))
+            .alias("method"),
+        )
+        .drop("cluster_id", "_p")
+    )
+    review = pl.DataFrame()
+    if pairs.height and "decision" in pairs.columns:
+        final = dict(clusters.select("id", "cluster_id").iter_rows())
+        rv = pairs.filter(pl.col("decision") == "review").select("left_id", "right_id", "probability")
+        rv = rv.filter(
+            pl.col("left_id").replace_strict(final, default=None)
+            != pl.col("right_id").replace_strict(final, default=None)
+        )
+        if rv.height:
+            names = groups.select(pl.col("id").alias("left_id"), "name", "country")
+            review = rv.join(names, on="left_id", how="left").select(
+                pl.lit("entity_review").alias("source"),
+                pl.col("left_id").alias("record_id"),
+                "name",
+                "country",
+                pl.col("right_id").replace_strict(final, default=None).alias("entity_id"),
+                "probability",
+                pl.lit("review").alias("decision"),
+                pl.lit("model").alias("method"),
+            )
+    return merged, review
+
+
+def link_enforcement(
+    enforcement: pl.DataFrame, entities: pl.DataFrame, *, decisions: pl.DataFrame | None, engine: Engine
+) -> pl.DataFrame:
+    """Enforcement entries (names and aliases) linked to entities: exact keys, then the matcher.
+
+    Each (entry, entity) pair keeps its best probability; matches and review-band pairs are kept (the
+    scoring treats 0.7-0.9 as possible matches: R_high only, low-severity flags).
+    """
+    from risk_engine.matching.index import EntityIndex
+
+    exact = link_enforcement_exact(enforcement, entities)
+    base, variants = enforcement_names(enforcement)
+    query = (
+        variants.join(base.select("record_id", "country"), on="record_id", how="left")
+        .with_columns(
+            (pl.col("record_id") + "#" + pl.int_range(pl.len()).over("record_id").cast(pl.String)).alias("id")
+        )
+        .select("id", "record_id", pl.col("variant").alias("name"), "country")
+    )
+    ref = entities.select(pl.col("entity_id").alias("id"), "name", "country", "address", *_ID_COLUMNS)
+    index = EntityIndex.build(ref)
+    q = query.select("id", "name", "country")
+    if engine == "spark":
+        from risk_engine.distributed.spark import spark_link
+
+        pairs = spark_link(q, index)
+    else:
+        pairs = index.link(q)
+    if decisions is not None and pairs.height:
+        pairs = _apply_pair_decisions(pairs, decisions, query)
+    fuzzy = (
+        pairs.join(query.select(pl.col("id").alias("left_id"), "record_id"), on="left_id", how="inner")
+        .select(
+            "record_id",
+            pl.col("right_id").alias("entity_id"),
+            pl.col("probability").alias("match_probability"),
+            "decision",
+            pl.lit("model").alias("method"),
+        )
+        .join(base, on="record_id", how="inner")
+    )
+    both = pl.concat([exact, fuzzy], how="diagonal_relaxed")
+    return (
+        both.sort(
+            ["record_id", "entity_id", "match_probability", "method"], descending=[False, False, True, False]
+        )
+        .unique(subset=["record_id", "entity_id"], keep="first")
+        .sort("record_id", "entity_id")
+    )
+
+
+def _apply_pair_decisions(pairs: pl.DataFrame, decisions: pl.DataFrame, query: pl.DataFrame) -> pl.DataFrame:
+    """Remembered decisions on (enforcement record, entity): rejected pairs go, confirmed become 1.0."""
+    by_record = pairs.join(query.select(pl.col("id").alias("left_id"), "record_id"), on="left_id")
+    d = decisions.select(pl.col("left_id").alias("record_id"), pl.col("right_id"), "decision")
+    out = by_record.join(d.rename({"decision": "_d"}), on=["record_id", "right_id"], how="left")
+    out = out.filter(pl.col("_d").ne_missing("reject")).with_columns(
+        pl.when(pl.col("_d") == "confirm").then(1.0).otherwise(pl.col("probability")).alias("probability"),
+        pl.when(pl.col("_d") == "confirm")
+        .then(pl.lit("match"))
+        .otherwise(pl.col("decision"))
+        .alias("decision"),
+    )
+    return out.drop("_d", "record_id")
 
 
 def matches_table(resolved: Resolved) -> pl.DataFrame:
@@ -610,13 +758,15 @@ def collect_versions(methodology: str = "fl-v1") -> dict[str, str]:
 
 
 def _model_version() -> str:
+    """The matcher model file and its checksum (from its manifest), e.g. ``matcher-v1.json@1a2b3c4d``."""
     try:
-        from risk_engine.matching import model  # type: ignore[attr-defined]
+        from risk_engine.matching.model import default_model_path, manifest_path
 
-        version = getattr(model, "model_version", None)
-        return str(version() if callable(version) else version or "unknown")
-    except Exception:
-        return "exact-key"
+        path = default_model_path()
+        manifest = json.loads(manifest_path(path).read_text(encoding="utf-8"))
+        return f"{path.name}@{str(manifest.get('sha256', ''))[:12]}"
+    except (ImportError, OSError, ValueError):
+        return "unavailable"
 
 
 def missing_notes(inputs: ScreenInputs) -> list[str]:
@@ -841,6 +991,13 @@ def build_supply_graph(
             edge_parts.append(build.aggregate_trade(trade, as_of=as_of, issues=issues))
     edge_parts.append(build.declared_edges(suppliers, issues=issues))
     edges = pl.concat(edge_parts, how="diagonal_relaxed")
+    # Sums of floats depend on the order rows are added in, which differs between engines (and between
+    # thread schedules); rounding far below any meaningful precision makes equal inputs give equal bytes.
+    edges = edges.with_columns(
+        pl.col(c).round(d)
+        for c, d in (("share", 12), ("value_usd", 6), ("weight_kg", 6))
+        if c in edges.columns
+    )
     nodes = graph_nodes(resolved, suppliers, trade)
     graph = build.SupplyGraph(nodes, edges)
     issues.append(graph.issues)

@@ -204,3 +204,19 @@ def spark_aggregate_trade(
     if issues is not None:
         issues.append(out.filter(pl.col("_part") == "issue").select(list(REJECTS_SCHEMA)))
     return edges
+
+
+def spark_link(query: pl.DataFrame, index: Any) -> pl.DataFrame:
+    """``EntityIndex.link`` on Spark: candidate generation and scoring per Arrow batch of the query.
+
+    The index travels to the executors in the kernel's closure (cloudpickle); each query row's
+    candidates depend only on that row and the index, so batching does not change the pairs.
+    """
+    from risk_engine.matching.kernel import pairs_arrow_schema, score_candidates_batch
+
+    def kernel(batch: pa.RecordBatch) -> pa.RecordBatch:
+        return score_candidates_batch(batch, index)
+
+    pairs = map_batches(query, kernel, output_schema=pairs_arrow_schema())
+    local_schema = index.link(query.head(0)).schema
+    return pairs.cast(local_schema).sort(["left_id", "rank", "right_id"])

@@ -121,18 +121,29 @@ def write_xlsx(
         for j, name in enumerate(columns):
             ws.write_string(0, j, name, head)
             ws.set_column(j, j, widths.get(name, _default_width(name, data.schema[name])))
-        for i, row in enumerate(data.iter_rows(), start=1):
+        # One writer per column, chosen once from the dtype (not per cell): text is always a string.
+        kinds = []
+        for dtype in data.schema.values():
+            if dtype == pl.Boolean:
+                kinds.append(ws.write_boolean)
+            elif dtype.is_numeric():
+                kinds.append(ws.write_number)
+            else:
+                kinds.append(None)
+        nan_safe = data.with_columns(
+            pl.when(pl.col(c).is_finite()).then(pl.col(c)).alias(c)
+            for c, t in data.schema.items()
+            if t.is_float()
+        )
+        for i, row in enumerate(nan_safe.iter_rows(), start=1):
             for j, value in enumerate(row):
                 if value is None:
                     continue
-                if isinstance(value, str):
-                    ws.write_string(i, j, value)
-                elif isinstance(value, bool):
-                    ws.write_boolean(i, j, value)
-                elif isinstance(value, int | float):
-                    ws.write_number(i, j, value)
+                writer = kinds[j]
+                if writer is None:
+                    ws.write_string(i, j, value if isinstance(value, str) else str(value))
                 else:
-                    ws.write_string(i, j, str(value))
+                    writer(i, j, value)
         n = data.height
         ws.freeze_panes(1, 0)
         if columns:
