@@ -351,7 +351,7 @@ def load_snapshot(path: Path) -> FrameSnapshot:
         methodology=methodology,
         versions=manifest_versions(manifest),
     )
-    return FrameSnapshot(
+    snapshot = FrameSnapshot(
         scores,
         matcher=matcher,
         info=info,
@@ -359,6 +359,9 @@ def load_snapshot(path: Path) -> FrameSnapshot:
         unmatched_scorer=_unmatched_scorer(),
         methodology_document=_methodology_document(methodology),
     )
+    # Load the scorer's reference data now, not in the first request that needs it.
+    snapshot.score_unmatched([{"name": "warm-up", "country": "DE"}])
+    return snapshot
 
 
 def _first_value(frame: pl.DataFrame, column: str) -> Any:
