@@ -215,8 +215,15 @@ def _sheet_part(archive: Any, sheet_index: int) -> str | None:
     return None
 
 
-def _first_cell_row(source: Source, sheet_index: int) -> int | None:
+def _first_cell_row(source: Source, sheet_index: int, *, file: str) -> int | None:
     """The spreadsheet row of the first non-empty cell (where calamine's data range starts)."""
+    try:
+        return _scan_first_cell_row(source, sheet_index)
+    except Exception as exc:  # the archive passed the checks, but a part may still be corrupt
+        raise UnreadableFileError(file, f"corrupt XLSX archive: {exc}".splitlines()[0]) from None
+
+
+def _scan_first_cell_row(source: Source, sheet_index: int) -> int | None:
     import zipfile
 
     with zipfile.ZipFile(source if isinstance(source, Path) else io.BytesIO(source)) as archive:
@@ -263,7 +270,7 @@ def load_xlsx(
         raise UnreadableFileError(file, f"sheet {names[index]!r} is empty")
     frame = frame.rename({c: f"c{i}" for i, c in enumerate(frame.columns)})
     frame = frame.with_columns(pl.all().cast(pl.String))
-    first = _first_cell_row(source, index)
+    first = _first_cell_row(source, index, file=file)
     grid = Grid(frame, first_row=first or 1)
     for error in errors.errors if errors is not None else []:
         row, col = error.position

@@ -241,7 +241,7 @@ def check_xlsx_archive(source: Source, *, file: str, limits: ArchiveLimits = DEF
     """Inspect an XLSX archive before parsing: structure, size, ratio, and DTD-free XML parts."""
     try:
         archive = zipfile.ZipFile(source if isinstance(source, Path) else io.BytesIO(source))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+    except Exception as exc:  # zipfile raises BadZipFile, NotImplementedError, OSError, struct errors...
         raise UnreadableFileError(file, f"not a readable XLSX (ZIP) archive: {exc}") from None
     with archive:
         infos = archive.infolist()
@@ -280,7 +280,7 @@ def check_xlsx_archive(source: Source, *, file: str, limits: ArchiveLimits = DEF
                     _scan_part_for_dtd(archive, info, file=file)
         except UnreadableFileError:
             raise
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError) as exc:
+        except Exception as exc:  # corrupt deflate streams raise zlib.error, bad CRCs BadZipFile, ...
             raise UnreadableFileError(file, f"corrupt XLSX archive: {exc}") from None
 
 

@@ -215,3 +215,21 @@ def test_archive_that_understates_an_entry_size_is_refused() -> None:
     data[header + 24 : header + 28] = struct.pack("<I", 100)
     with pytest.raises(UnreadableFileError, match="corrupt XLSX archive"):
         check_xlsx_archive(bytes(data), file="lying.xlsx")
+
+
+def test_archive_needing_an_unknown_zip_version_is_refused_not_crashed() -> None:
+    # Found by fuzzing: zipfile raises NotImplementedError for a garbled "version needed" field.
+    data = bytearray((BROKEN / "xml_entity.xlsx").read_bytes())
+    header = data.find(b"PK\x01\x02")
+    data[header + 6] = 0xF0
+    with pytest.raises(UnreadableFileError, match="not a readable XLSX"):
+        check_xlsx_archive(bytes(data), file="f.xlsx")
+
+
+def test_corrupt_deflate_stream_is_refused_not_crashed() -> None:
+    # Found by fuzzing: a damaged deflate stream raises zlib.error while the parts are scanned.
+    data = bytearray(_workbook({"xl/worksheets/sheet1.xml": bytes(range(256)) * 64}))
+    start = data.find(b"xl/worksheets/sheet1.xml") + len(b"xl/worksheets/sheet1.xml")
+    data[start + 5 : start + 40] = b"\xff" * 35
+    with pytest.raises(UnreadableFileError):
+        check_xlsx_archive(bytes(data), file="f.xlsx")
