@@ -560,3 +560,24 @@ def test_frames_follow_the_documented_schema(path: Path, kind: str) -> None:
 def test_uflpa_text_frames_follow_the_enforcement_schema() -> None:
     result = read_bytes(b"Example Textile Co., Ltd. and subsidiaries\n", file="u.txt", kind="enforcement")
     assert result.frame.schema == pl.Schema(frame_schema("enforcement"))
+
+
+_WORKBOOK = _xlsx([["name", "country", "tier"], ["Acme", "FR", 1], ["Beta", "Narnia", 2]])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    flips=st.lists(
+        st.tuples(st.integers(0, len(_WORKBOOK) - 1), st.integers(0, 255)), min_size=1, max_size=12
+    ),
+    cut=st.one_of(st.none(), st.integers(0, len(_WORKBOOK))),
+)
+def test_damaged_workbooks_raise_only_project_errors(flips: list[tuple[int, int]], cut: int | None) -> None:
+    data = bytearray(_WORKBOOK)
+    for position, value in flips:
+        data[position] = value
+    try:
+        result = read_bytes(bytes(data[:cut]), file="f.xlsx", kind="suppliers", strict=False)
+    except RiskEngineError:
+        return
+    _account_for_rows(result)
