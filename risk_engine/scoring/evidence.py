@@ -533,16 +533,49 @@ def audit_evidence(
     if ff.factors.is_empty():
         return pl.DataFrame(schema=AUDIT_SCHEMA)
     ek = indicator_evidence(finding_contributions(ff.factors, params=params, variant=variant), params=params)
-    out = []
-    for (entity,), grp in ek.group_by("entity_id", maintain_order=True):
-        e = dict(zip(grp["indicator"].to_list(), grp["e"].to_list(), strict=True))
-        ew = dict(zip(grp["indicator"].to_list(), grp["e_window"].to_list(), strict=True))
-        value, pattern, grave = combine_audit(e, ew, params.evidence)
-        keep = 1.0
-        for v in e.values():
-            keep *= 1.0 - v
-        out.append((entity, value, 1.0 - keep, pattern, grave, sum(1 for v in e.values() if v > 0)))
-    return pl.DataFrame(out, schema=AUDIT_SCHEMA, orient="row").sort("entity_id")
+    return combine_audit_frame(ek, params.evidence)
+
+
+def combine_audit_frame(ek: pl.DataFrame, ep: EvidenceParams) -> pl.DataFrame:
+    """Vectorised :func:`combine_audit` over ``entity_id, indicator, e, e_window`` (``AUDIT_SCHEMA``).
+
+    The pattern rule holds when some strong indicator is of the involuntariness class, some strong one is
+    of the penalty class, and at least two distinct strong indicators belong to either class (so the two
+    can be different indicators).
+    """
+    strong = pl.col("e_window") >= ep.pattern_threshold
+    inv = pl.col("indicator").is_in(sorted(ep.involuntariness_indicators))
+    pen = pl.col("indicator").is_in(sorted(ep.penalty_indicators))
+    grave = pl.col("indicator").is_in(sorted(ep.grave_indicators)) & (
+        pl.col("e_window") >= ep.grave_threshold
+    )
+    agg = ek.group_by("entity_id").agg(
+        noisy_or=1.0 - (1.0 - pl.col("e").clip(0.0, 1.0)).product(),
+        n_inv=(strong & inv).sum(),
+        n_pen=(strong & pen).sum(),
+        n_union=(strong & (inv | pen)).sum(),
+        grave_met=grave.any(),
+        n_indicators=(pl.col("e") > 0).sum().cast(pl.Int64),
+    )
+    pattern = (pl.col("n_inv") >= 1) & (pl.col("n_pen") >= 1) & (pl.col("n_union") >= 2)
+    value = pl.col("noisy_or")
+    value = pl.when(pattern).then(pl.max_horizontal(value, pl.lit(ep.pattern_floor))).otherwise(value)
+    value = (
+        pl.when(pl.col("grave_met")).then(pl.max_horizontal(value, pl.lit(ep.grave_floor))).otherwise(value)
+    )
+    return (
+        agg.with_columns(pattern_met=pattern)
+        .select(
+            "entity_id",
+            value.alias("e_audit"),
+            pl.col("noisy_or").alias("e_audit_noisy_or"),
+            "pattern_met",
+            "grave_met",
+            "n_indicators",
+        )
+        .cast(AUDIT_SCHEMA)  # type: ignore[arg-type]
+        .sort("entity_id")
+    )
 
 
 # ---------------------------------------------------------------------------------------------------

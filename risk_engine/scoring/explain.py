@@ -29,9 +29,11 @@ if TYPE_CHECKING:
     from risk_engine.scoring.score import GraphArrays
 
 _MAX_HAZARD = 50.0  # a saturated term (R = 1) is shown as dominating, not as inf/NaN
-_MIN_PATH_SHARE = 0.005  # paths below half a percent of the entity's hazard are summarised, not listed
 _MAX_GROUPS = 20  # the hazard split lists the largest groups, then one "other groups" line
 _MAX_MEMBERS = 5
+_MAX_FLAGS = 10  # flags listed per entity (most severe, then nearest); the payload also gives the count
+_WALK_MIN_SHARE = 0.01  # the path search stops descending below 1 % of the entity's hazard
+_MAX_BRANCH = 4  # and follows at most the four largest inputs of each node
 
 
 def _indicator_names() -> dict[int, str]:
@@ -73,8 +75,11 @@ def _hazards(arrays: GraphArrays, run: PropagationResult) -> _Hazards:
     edge = np.minimum(np.nan_to_num(run.edge_hazard, posinf=_MAX_HAZARD), _MAX_HAZARD)
     upstream = np.bincount(arrays.dst, weights=edge, minlength=n) if edge.size else np.zeros(n)
     incoming: list[list[int]] = [[] for _ in range(n)]
-    for e in np.flatnonzero(edge > 0).tolist():
-        incoming[int(arrays.dst[e])].append(e)
+    positive = np.flatnonzero(edge > 0)
+    # by buyer, then by hazard descending, so each list is ordered largest first
+    order = positive[np.lexsort((-edge[positive], arrays.dst[positive]))]
+    for e, d in zip(order.tolist(), arrays.dst[order].tolist(), strict=True):
+        incoming[d].append(e)
     return _Hazards(
         total=(local + backfill + upstream).tolist(),
         local=local.tolist(),
@@ -93,7 +98,7 @@ def _hazards(arrays: GraphArrays, run: PropagationResult) -> _Hazards:
 
 
 def decompose_paths(
-    v: int, hz: _Hazards, *, max_depth: int, min_share: float = _MIN_PATH_SHARE
+    v: int, hz: _Hazards, *, max_depth: int, min_share: float = _WALK_MIN_SHARE
 ) -> list[dict[str, Any]]:
     """Path contributions to node ``v``'s hazard: dicts with ``nodes`` (v first), ``edges``, ``kind``, ``share``."""
     out: list[dict[str, Any]] = []
@@ -113,10 +118,16 @@ def decompose_paths(
         back = weight * hz.backfill[node] / total
         if back > 0:
             out.append({"nodes": nodes, "edges": edges, "kind": "backfill", "share": back})
-        for e in hz.incoming[node]:
+        # incoming edges are sorted by hazard, largest first: descend into the few that matter and
+        # account for the rest in one sum
+        incoming = hz.incoming[node]
+        for i, e in enumerate(incoming):
             w = weight * hz.edge[e] / total
+            if w < min_share or i >= _MAX_BRANCH or depth + 1 > max_depth:
+                other += weight * sum(hz.edge[x] for x in incoming[i:]) / total
+                break
             u = hz.src[e]
-            if w < min_share or depth + 1 > max_depth or u in nodes:
+            if u in nodes:
                 other += w
                 continue
             walk(u, w, [*nodes, u], [*edges, e], depth + 1)
@@ -272,6 +283,7 @@ def explain_entity(
     term_row: Mapping[str, Any],
     flags: list[dict[str, Any]],
     findings: Mapping[str, list[dict[str, Any]]],
+    n_flags: int | None = None,
     params: Params,
     versions: Mapping[str, str],
     top: int = 5,
@@ -329,6 +341,7 @@ def explain_entity(
         "prior_cap": _prior_cap(score_row),
         "hazard_split": hazard_split(v, arrays, hz),
         "flags": flags,
+        "n_flags": len(flags) if n_flags is None else n_flags,
         "top_paths": top_paths,
         "top_indicators": top_indicators,
         "inherent": inherent,
@@ -354,11 +367,19 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str, separators=(", ", ": "))
 
 
-def _flag_payloads(flags: pl.DataFrame) -> dict[str, list[dict[str, Any]]]:
+def _flag_payloads(flags: pl.DataFrame) -> tuple[dict[str, list[dict[str, Any]]], dict[str, int]]:
+    """The most severe, then nearest, flags per entity (at most ``_MAX_FLAGS``) and each entity's flag count."""
     out: dict[str, list[dict[str, Any]]] = {}
+    counts: dict[str, int] = {}
     if flags.is_empty():
-        return out
-    for r in flags.iter_rows(named=True):
+        return out, counts
+    rank = pl.col("severity").replace_strict(
+        {"high": 0, "medium": 1, "low": 2}, default=3, return_dtype=pl.Int64
+    )
+    ranked = flags.with_columns(_rank=rank).sort("entity_id", "_rank", "distance", "flag", "source_entity_id")
+    counts = dict(ranked.group_by("entity_id").len().iter_rows())
+    top = ranked.filter(pl.int_range(pl.len()).over("entity_id") < _MAX_FLAGS)
+    for r in top.iter_rows(named=True):
         out.setdefault(r["entity_id"], []).append(
             {
                 "type": r["flag"],
@@ -372,10 +393,7 @@ def _flag_payloads(flags: pl.DataFrame) -> dict[str, list[dict[str, Any]]]:
                 "match_probability": r["match_probability"],
             }
         )
-    rank = {"high": 0, "medium": 1, "low": 2}
-    for items in out.values():
-        items.sort(key=lambda f: (rank.get(f["severity"], 3), f["distance"]))
-    return out
+    return out, counts
 
 
 def explain_all(
@@ -395,7 +413,7 @@ def explain_all(
     del as_of  # ages are computed in the finding factors already
     hz = _hazards(arrays, run)
     findings = _top_findings(ff, params=params, per_entity=top)
-    flag_map = _flag_payloads(flags)
+    flag_map, flag_counts = _flag_payloads(flags)
     score_rows = scores.to_dicts()
     term_rows = terms.to_dicts()
     out_flags, out_paths, out_ind, out_expl = [], [], [], []
@@ -407,6 +425,7 @@ def explain_all(
             score_row=srow,
             term_row=trow,
             flags=flag_map.get(arrays.node_ids[v], []),
+            n_flags=flag_counts.get(arrays.node_ids[v], 0),
             findings=findings,
             params=params,
             versions=versions,

@@ -4,11 +4,14 @@ from datetime import date, timedelta
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from risk_engine.scoring.evidence import (
     audit_evidence,
     clean_audits,
     combine_audit,
+    combine_audit_frame,
     enforcement_evidence,
     finding_contributions,
     finding_factors,
@@ -285,3 +288,24 @@ def test_unknown_list_and_future_listing():
     assert out.evidence.is_empty()
     assert out.issues["reason"].to_list() == ["unknown list name: hit ignored"]
     assert out.issues["row"].to_list() == [2]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(st.integers(1, 11), st.tuples(st.floats(0, 1), st.floats(0, 1)), min_size=1, max_size=11)
+)
+def test_vectorised_combination_matches_the_scalar_rules(values):
+    e = {k: v[0] for k, v in values.items()}
+    ew = {k: min(v[0], v[1]) for k, v in values.items()}  # the window value never exceeds the full value
+    frame = pl.DataFrame(
+        {
+            "entity_id": ["S"] * len(e),
+            "indicator": list(e),
+            "e": list(e.values()),
+            "e_window": [ew[k] for k in e],
+        }
+    )
+    row = combine_audit_frame(frame, EP).row(0, named=True)
+    value, pattern, grave = combine_audit(e, ew, EP)
+    assert row["e_audit"] == pytest.approx(value, abs=1e-12)
+    assert (row["pattern_met"], row["grave_met"]) == (pattern, grave)
