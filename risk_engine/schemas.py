@@ -3,7 +3,8 @@
 Readers (``risk_engine.io.readers``) map a file's header onto these columns, clean the cells
 (countries to ISO 3166 alpha-2, HS codes to digits, dates, ILO indicators) and return the good rows
 plus a rejects table (``REJECTS_SCHEMA``). Every later stage consumes frames with exactly these
-column names.
+column names; ``frame_schema(kind)`` gives the names and dtypes of a cleaned frame. Header matching
+(``header_key``, ``resolve_header``) lives here too, so the contract and its aliases stay together.
 
 Row numbers (``row`` column, and in rejects) are spreadsheet row numbers: the header is row 1, the
 first data row is row 2, for CSV and XLSX alike (Parquet: row index + 2, for consistency).
