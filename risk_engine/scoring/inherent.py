@@ -210,11 +210,15 @@ def xuar_evidence(
     address: str | None,
     tax_id: str | None,
     params: InherentParams,
+    name: str | None = None,
 ) -> str | None:
     """Why an entity is located in XUAR ("region=Xinjiang", "USCC prefix 65" ...), or None.
 
     Outside China (a known non-CN country) nothing counts; with no country only unambiguous tokens
-    (Xinjiang, XUAR, 新疆) do, since place names such as Aksu also exist elsewhere.
+    (Xinjiang, XUAR, 新疆) do, since place names such as Aksu also exist elsewhere. A Chinese legal
+    name begins with its registration locality (行政区划 + 字号 + 行业 + 组织形式), so an XUAR place
+    name *leading* a Chinese entity's name is a registration cue like the USCC prefix (registration is
+    evidence, not proof); place names later in a name (brands, products) do not count.
     """
     if country not in (None, _CHINA):
         return None
@@ -226,7 +230,22 @@ def xuar_evidence(
         reasons.append(f"address token '{hit}'")
     if country == _CHINA and uscc_is_xuar(tax_id, params):
         reasons.append(f"USCC division prefix {params.xuar_uscc_division_prefix}")
+    if country == _CHINA and name and (hit := _leading_token(name, tokens)):
+        reasons.append(f"name begins with '{hit}'")
     return "; ".join(reasons) or None
+
+
+def _leading_token(name: str, tokens: Iterable[str]) -> str | None:
+    folded = name.casefold().strip()
+    words = _WORD.findall(folded)
+    head = " ".join(words[:3])
+    for tok in tokens:
+        if not tok.isascii():
+            if folded.startswith(tok):
+                return tok
+        elif head == tok or head.startswith(tok + " "):
+            return tok
+    return None
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -557,6 +576,7 @@ def inherent_risk(entities: pl.DataFrame, *, params: Params, reference: Inherent
         _opt(entities, "region").alias("region"),
         _opt(entities, "address").alias("address"),
         _opt(entities, "tax_id").alias("tax_id"),
+        _opt(entities, "name").alias("name"),
     ).unique("entity_id", keep="first", maintain_order=True)
     products = _entity_products(entities.unique("entity_id", keep="first", maintain_order=True))
     rows = products.join(ents, on="entity_id", how="left")
@@ -597,6 +617,7 @@ def inherent_risk(entities: pl.DataFrame, *, params: Params, reference: Inherent
             address=rec["address"],
             tax_id=rec["tax_id"],
             params=ip,
+            name=rec["name"],
         )
         if xuar:
             ov_rows.append((rec["entity_id"], OVERRIDE_XUAR, xuar))

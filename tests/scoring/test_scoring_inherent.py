@@ -291,3 +291,15 @@ def test_user_supplied_gsi_switches_the_country_index(tmp_path):
     assert ref.versions["country_index"] == "gsi:gsi.csv"
     c = dict(ref.country_index.drop_nulls().iter_rows())
     assert c["KP"] > c["IN"] > c["BR"] > c["DE"]
+
+
+def test_a_leading_xuar_place_in_a_chinese_name_is_a_registration_cue():
+    def ev(name, country="CN"):
+        return xuar_evidence(country=country, region=None, address=None, tax_id=None, params=IP, name=name)
+
+    assert "name begins with 'kashgar'" in ev("Kashgar Yinhe Cotton Ginning Co., Ltd.")
+    assert "xinjiang" in ev("Xinjiang Kashi Xinghua Cotton Yarn Co., Ltd.")
+    assert "新疆" in ev("新疆天业股份有限公司")
+    assert ev("Shanghai Hami Melon Trading Co., Ltd.") is None  # a place name later in the name is a product
+    assert ev("Hamilton Textiles Co., Ltd.") is None  # whole words only
+    assert ev("Aksu Textiles Ltd.", country="KZ") is None
