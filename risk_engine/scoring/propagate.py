@@ -185,7 +185,8 @@ class _Topology:
         e = src.shape[0]
         n_groups = int(group.max()) + 1 if e else 0
         perm: IntArray | None = None
-        if e > 1 and not (np.all(dst[1:] >= dst[:-1]) and np.all(group[1:] >= group[:-1])):
+        ordered = e <= 1 or bool(np.all(dst[1:] >= dst[:-1]) and np.all(group[1:] >= group[:-1]))
+        if not ordered:
             perm = np.lexsort((group, dst)).astype(np.int64)
             src, dst, group = src[perm], dst[perm], group[perm]
         if e:
@@ -196,7 +197,9 @@ class _Topology:
         seg_dst = dst[gstart]
         gend = np.append(gstart[1:], e) - 1
         split = seg_dst != dst[gend] if e else np.zeros(0, dtype=bool)
-        counts = np.bincount(seg_group, minlength=n_groups)
+        # with ids sorted, every group is one contiguous run; otherwise a group split across buyers
+        # shows up as two runs of the same id
+        counts = np.zeros(0, dtype=np.int64) if ordered else np.bincount(seg_group, minlength=n_groups)
         if split.any() or (counts > 1).any():
             g = (
                 int(seg_group[np.flatnonzero(split)[0]])
@@ -221,7 +224,14 @@ class _Topology:
         else:
             estart = np.zeros(0, dtype=np.int64)
         enode = dst[estart]
-        recip = _reciprocal_index(src, dst, group, seg_group)
+        recip = _reciprocal_index(n, src, dst, group, seg_group)
+        loops = src == dst
+        if (
+            ordered
+        ):  # runs of strictly increasing ids: the identity exactly when they start at 0 and fill 0..G-1
+            identity = seg_group.shape[0] == n_groups and (n_groups == 0 or int(seg_group[0]) == 0)
+        else:
+            identity = seg_group.shape[0] == n_groups and np.array_equal(seg_group, np.arange(n_groups))
         return _Topology(
             n=n,
             n_groups=n_groups,
@@ -238,10 +248,8 @@ class _Topology:
             node_n_seg=node_n_seg,
             estart=estart,
             enode=enode,
-            self_loops=(src == dst) if bool(np.any(src == dst)) else None,
-            groups_are_segments=bool(
-                seg_group.shape[0] == n_groups and np.array_equal(seg_group, np.arange(n_groups))
-            ),
+            self_loops=loops if bool(loops.any()) else None,
+            groups_are_segments=bool(identity),
             **recip,
         )
 
@@ -263,7 +271,7 @@ class _Topology:
 
 
 def _reciprocal_index(
-    src: IntArray, dst: IntArray, group: IntArray, seg_group: IntArray
+    n: int, src: IntArray, dst: IntArray, group: IntArray, seg_group: IntArray
 ) -> dict[str, IntArray]:
     """Find edges u→v whose reverse v→u exists; index the cavity corrections they need."""
     e = src.shape[0]
@@ -280,19 +288,36 @@ def _reciprocal_index(
     )
     if e == 0:
         return dict.fromkeys(names, empty)
-    fwd = (src << 32) | dst
-    fwd_sorted = np.sort(fwd)
-    rev = (dst << 32) | src
-    pos = np.searchsorted(fwd_sorted, rev)
-    pos[pos == e] = 0
-    in_pair = (fwd_sorted[pos] == rev) & (src != dst)
-    del fwd_sorted, pos
-    edges = np.flatnonzero(in_pair)
-    if edges.size == 0:
+    if n >= 1 << 31:
+        msg = f"propagation supports at most 2^31 nodes, got {n}"
+        raise InputError(msg)
+    # One sort of the unordered pair {u, v} with the direction as the lowest bit: a pair with edges in both
+    # directions shows up as two neighbours that differ only in that bit (self-loops never do).
+    usrc, udst = src.view(np.uint64), dst.view(np.uint64)  # indices are checked non-negative
+    key = np.minimum(usrc, udst)
+    key <<= np.uint64(33)
+    key |= np.maximum(usrc, udst) << np.uint64(1)
+    key |= usrc > udst
+    key.sort()
+    diff = key[1:] ^ key[:-1]
+    recip = np.unique(key[1:][diff == np.uint64(1)] >> np.uint64(1)).astype(np.int64)
+    del key, diff
+    if recip.size == 0:
         return dict.fromkeys(names, empty)
+    # only edges whose both ends appear in some reciprocal pair need the exact lookup
+    in_some = np.zeros(n, dtype=bool)
+    in_some[recip >> 32] = True
+    in_some[recip & 0xFFFFFFFF] = True
+    cand = np.flatnonzero(in_some[src] & in_some[dst])
+    sym = (np.minimum(src[cand], dst[cand]) << 32) | np.maximum(src[cand], dst[cand])
+    pos = np.searchsorted(recip, sym)
+    pos[pos == recip.size] = 0
+    edges = cand[(recip[pos] == sym) & (src[cand] != dst[cand])]
+    fwd = (src[edges] << 32) | dst[edges]
+    rev = (dst[edges] << 32) | src[edges]
     # Every edge of a reciprocal pair is both a message that needs a cavity and an entry to leave out.
-    pair_keys, corr_edge_pair = np.unique(fwd[edges], return_inverse=True)
-    entry_pair = np.searchsorted(pair_keys, rev[edges])
+    pair_keys, corr_edge_pair = np.unique(fwd, return_inverse=True)
+    entry_pair = np.searchsorted(pair_keys, rev)
     seg_of_group = np.full(int(seg_group.max()) + 1, -1, dtype=np.int64)
     seg_of_group[seg_group] = np.arange(seg_group.shape[0])
     entry_seg = seg_of_group[group[edges]]
