@@ -271,14 +271,36 @@ def _first_reason(name: str, checks: list[tuple[pl.Series, str]]) -> pl.Series:
     return out.alias(name)
 
 
+_US_ONLY = r"^[+-]?\d{1,3}(,\d{3})+\.\d+$"  # 1,234.50
+_EU_ONLY = r"^[+-]?(\d{1,3}(\.\d{3})+,\d+|\d+,(\d{1,2}|\d{4,}))$"  # 1.234,50 / 12,5 / 0,1234
+_EU_NUMBER = r"^[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?$"
+
+
 def clean_float(s: pl.Series, *, non_negative: bool = True) -> Cleaned:
-    """Numbers with optional thousands commas, spaces and a currency sign; e.g. '1,234.50 USD'."""
+    """Numbers with optional thousands separators, spaces and a currency sign; e.g. '1,234.50 USD'.
+
+    The decimal mark is decided per column, like the order of slash dates: a column with values
+    that only make sense with a decimal comma (1.234,50 or 12,5) and none that only make sense with
+    a decimal point (1,234.50) is read the European way, so '1.234' there is one thousand two
+    hundred and thirty-four. A column with both kinds of evidence keeps the decimal point and its
+    European-only values are reported.
+    """
     values = s.cast(pl.Float64, strict=False)
     retry = s.is_not_null() & values.is_null()
+    note = None
     if retry.any():
         text = s.str.replace_all(r"[\s\u00a0_']", "").str.replace(_CURRENCY, "")
-        text = text.zip_with(~text.str.contains(_THOUSANDS).fill_null(False), text.str.replace_all(",", ""))
-        values = values.zip_with(~retry, text.cast(pl.Float64, strict=False))
+        european = bool(text.str.contains(_EU_ONLY).any()) and not bool(text.str.contains(_US_ONLY).any())
+        if european:
+            eu_like = text.str.contains(_EU_NUMBER).fill_null(False)
+            converted = text.str.replace_all(".", "", literal=True).str.replace(",", ".", literal=True)
+            values = text.zip_with(~eu_like, converted).cast(pl.Float64, strict=False)
+            note = f"column {s.name!r}: numbers read with a decimal comma (values such as 1.234,50 seen)"
+        else:
+            text = text.zip_with(
+                ~text.str.contains(_THOUSANDS).fill_null(False), text.str.replace_all(",", "")
+            )
+            values = values.zip_with(~retry, text.cast(pl.Float64, strict=False))
     finite = values.is_finite().fill_null(False)
     values = values.set(~finite, None)
     not_number = s.is_not_null() & values.is_null()
@@ -288,7 +310,7 @@ def clean_float(s: pl.Series, *, non_negative: bool = True) -> Cleaned:
         [(not_number, "not a number"), (negative, "negative where only zero or more makes sense")],
     )
     values = values.set(negative, None)
-    return Cleaned(values.alias(s.name), reason)
+    return Cleaned(values.alias(s.name), reason, note)
 
 
 def clean_int(s: pl.Series, *, minimum: int = 0) -> Cleaned:

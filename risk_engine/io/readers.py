@@ -492,6 +492,8 @@ def _clean_column(state: _Cleaning, col: Column, raw: pl.Series, header: str, pr
         cleaned = (
             cells.clean_float(raw) if present else cells.Cleaned(_null_series(col.name, n, pl.Float64()), raw)
         )
+        if cleaned.note:
+            state.notes.append(cleaned.note.replace(repr(col.name), repr(header), 1))
         state.columns[col.name] = cleaned.values
     elif kind == "int":
         minimum = 1 if col.name == "tier" else 0
