@@ -68,11 +68,13 @@ def risk_paths_csr(
     n: int = 5,
     max_depth: int | None = None,
     prune: float | None = None,
+    max_expansions: int = 20_000,
 ) -> list[RiskPath]:
     """:func:`risk_paths` over an incoming-edge CSR whose edge order is the result's edge order.
 
     ``indptr`` (n+1) and ``src`` (per edge) describe edges sorted by buyer: node v's incoming edges are
-    positions ``indptr[v]:indptr[v+1]``.
+    positions ``indptr[v]:indptr[v+1]``. At most ``max_expansions`` nodes are expanded (a time bound for
+    hub-heavy graphs); the paths returned are then the largest found, possibly fewer than ``n``.
     """
     depth_limit = result.k if max_depth is None else max_depth
     cut = result.prune if prune is None else prune
@@ -83,21 +85,27 @@ def risk_paths_csr(
     heap: list[tuple[float, int, str, tuple[int, ...], tuple[int, ...]]] = []
     heapq.heappush(heap, (-1.0, next(counter), "expand", (node,), ()))
     out: list[RiskPath] = []
+    expansions = 0
     while heap and len(out) < n:
         neg, _, kind, nodes, edges = heapq.heappop(heap)
         share = -neg
         if kind != "expand":
             out.append(RiskPath(nodes, edges, share, kind))
             continue
+        expansions += 1
+        if expansions > max_expansions:
+            break
         u = nodes[-1]
         lo, hi = int(indptr[u]), int(indptr[u + 1])
-        cand = np.arange(lo, hi)
-        if cand.size:
-            on_path = np.isin(src[lo:hi], np.asarray(nodes))
-            cand = cand[~on_path & (edge_h[lo:hi] > 0)]
-        parts_e = np.minimum(edge_h[cand], 1e6) if cand.size else np.zeros(0)
+        # plain Python over the (short) incoming slice: cheaper than numpy call overhead per expansion
+        on_path = set(nodes)
+        cand: list[tuple[int, int, float]] = [
+            (lo + i, s_, min(h_, 1e6))
+            for i, (s_, h_) in enumerate(zip(src[lo:hi].tolist(), edge_h[lo:hi].tolist(), strict=True))
+            if h_ > 0 and s_ not in on_path
+        ]
         h_local, h_back = _finite(float(local_h[u])), _finite(float(back_h[u]))
-        total = h_local + h_back + float(parts_e.sum())
+        total = h_local + h_back + sum(c[2] for c in cand)
         if total <= 0:
             continue
         depth = len(edges)
@@ -109,10 +117,10 @@ def risk_paths_csr(
             s = share * part / total
             if part > 0 and s >= cut:
                 heapq.heappush(heap, (-s, next(counter), k, nodes, edges))
-        for e, part in zip(cand.tolist(), parts_e.tolist(), strict=True):
+        for e, supplier, part in cand:
             s = share * part / total
             if s >= cut:
-                heapq.heappush(heap, (-s, next(counter), "expand", (*nodes, int(src[e])), (*edges, e)))
+                heapq.heappush(heap, (-s, next(counter), "expand", (*nodes, supplier), (*edges, e)))
     return out
 
 
