@@ -113,7 +113,10 @@ def graph_arrays(
 ) -> tuple[GraphArrays, pl.DataFrame]:
     """Index the graph; edges whose ends are not nodes are returned as issues (never silently dropped)."""
     ids = nodes.get_column("entity_id").cast(pl.String).to_list()
-    index = pl.DataFrame({"entity_id": ids, "_i": np.arange(len(ids), dtype=np.int64)})
+    index = pl.DataFrame(
+        {"entity_id": ids, "_i": np.arange(len(ids), dtype=np.int64)},
+        schema={"entity_id": pl.String, "_i": pl.Int64},
+    )
     node_type = (
         nodes.get_column("node_type").cast(pl.String).fill_null("supplier")
         if "node_type" in nodes.columns
@@ -230,7 +233,7 @@ def _variant_evidence(
 
 def _unknown_entity_issues(ev: pl.DataFrame, node_ids: list[str]) -> pl.DataFrame:
     """Evidence for entities that are not nodes of the graph cannot be scored: report it."""
-    known = pl.DataFrame({"entity_id": node_ids})
+    known = pl.DataFrame({"entity_id": node_ids}, schema={"entity_id": pl.String})
     stray = (
         ev.filter(pl.col("variant") == "high").join(known, on="entity_id", how="anti").get_column("entity_id")
     )
@@ -293,7 +296,7 @@ def node_terms(
         t = t.with_columns((1.0 - (1.0 - pl.col(i_col)) * (1.0 - pl.col(e_col))).alias(f"local{suffix}"))
     issues = pl.concat([issues, _unknown_entity_issues(ev, arrays.node_ids)], how="vertical_relaxed")
     # node order and the graph-derived terms
-    order = pl.DataFrame({"entity_id": arrays.node_ids}).with_row_index("_i")
+    order = pl.DataFrame({"entity_id": arrays.node_ids}, schema={"entity_id": pl.String}).with_row_index("_i")
     t = order.join(t, on="entity_id", how="left").sort("_i")
     active = arrays.propagate_mask[arrays.src] & arrays.propagate_mask[arrays.dst] & arrays.match_ok
     sigma1 = coverage.mapped_share(len(arrays.node_ids), arrays.dst, arrays.share, active)

@@ -375,3 +375,23 @@ def test_country_and_sector_priors_alone_never_make_an_entity_critical():
     with_finding = row(run_ref(audits=audits).scores, "M")
     assert with_finding["score_unfloored"] > m["score_unfloored"]
     assert with_finding["r_low"] <= with_finding["score_unfloored"] <= with_finding["r_high"]
+
+
+def test_empty_graph_and_minimal_columns():
+    empty = Graph(
+        pl.DataFrame(schema={"entity_id": pl.String, "country": pl.String}),
+        pl.DataFrame(schema={"src": pl.String, "dst": pl.String}),
+    )
+    out = run(empty)
+    assert out.scores.height == 0 and out.scores.columns == list(SCORES_COLUMNS)
+    bare = Graph(
+        pl.DataFrame({"entity_id": ["a"]}), pl.DataFrame(schema={"src": pl.String, "dst": pl.String})
+    )
+    audits = pl.DataFrame(
+        {"site_entity_id": ["a"], "audit_date": [date(2025, 1, 1)], "ilo_indicators": [[7]]},
+        schema_overrides={"ilo_indicators": pl.List(pl.Int8)},
+    )
+    out = run(bare, audits=audits, enforcement=pl.DataFrame({"entity_id": ["a"], "list": ["UFLPA"]}))
+    a = row(out.scores, "a")
+    assert a["band"] == "critical" and a["evidence"] >= 0.95
+    assert "unknown grade" in " ".join(out.issues["reason"].to_list())
