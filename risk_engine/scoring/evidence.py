@@ -283,22 +283,20 @@ def finding_factors(
             continue
         grade = _lookup(r["grade"], _GRADE_ALIASES, ep.grade)
         if grade is None:
+            what = "grade missing" if not canonical_key(r["grade"]) else "unknown grade"
             issues.append(
                 _issue(
-                    rownum,
-                    "grade",
-                    r["grade"],
-                    f"unknown grade: treated as {ep.grade_unknown} (major)",
-                    file=file,
+                    rownum, "grade", r["grade"], f"{what}: treated as {ep.grade_unknown} (major)", file=file
                 )
             )
         status = _lookup(r["status"], _STATUS_ALIASES, ep.remediation)
-        if status is None and r["status"] is not None:
-            issues.append(
-                _issue(
-                    rownum, "status", r["status"], "unknown remediation status: treated as open", file=file
-                )
+        if status is None:
+            what = (
+                "remediation status missing"
+                if not canonical_key(r["status"])
+                else "unknown remediation status"
             )
+            issues.append(_issue(rownum, "status", r["status"], f"{what}: treated as open", file=file))
         if (
             status is not None
             and status != "open"
