@@ -231,6 +231,80 @@ def _top_findings(
     return out
 
 
+_VERIFIED = ("closed_verified", "closed_verified_with_remedy")
+
+
+def _what_if(
+    ff: evidence.FindingFactors | None,
+    scores: pl.DataFrame,
+    terms: pl.DataFrame,
+    *,
+    params: Params,
+) -> dict[str, list[dict[str, Any]]]:
+    """What-if per entity: its own score change if its largest unverified finding were closed and verified.
+
+    The finding's remediation factor becomes that of a closure audit (0.3), all other terms held fixed.
+    Exact for the entity's local term; upstream terms do not change; downstream entities are not shown.
+    """
+    if ff is None or ff.factors.is_empty():
+        return {}
+    ep = params.evidence
+    c = evidence.finding_contributions(ff.factors, params=params, variant="point").filter(pl.col("x") > 0)
+    if c.is_empty():
+        return {}
+    names = _indicator_names()
+    h_cap = -math.log1p(-params.inherent.cap)
+    rho_new = ep.remediation["closed_verified"]
+    srows = {r["entity_id"]: r for r in scores.iter_rows(named=True)}
+    trows = {
+        r["entity_id"]: r
+        for r in terms.select("entity_id", "inherent_adj", "e_enf", "e_alleg", "local").iter_rows(named=True)
+    }
+    out: dict[str, list[dict[str, Any]]] = {}
+    for (entity,), grp in c.group_by("site_entity_id"):
+        if entity not in srows or entity not in trows:
+            continue
+        rows = grp.to_dicts()
+        candidates = [r for r in rows if r["status_key"] not in _VERIFIED]
+        if not candidates:
+            continue
+        target = max(candidates, key=lambda r: r["x"])
+        recurred: dict[int, bool] = {}
+        for r in rows:
+            recurred[r["indicator"]] = recurred.get(r["indicator"], False) or bool(r["recurred"])
+        e: dict[int, float] = {}
+        ew: dict[int, float] = {}
+        for r in rows:
+            x = r["x"] * rho_new / r["rho"] if r is target and r["rho"] > 0 else r["x"]
+            bonus = 1.0 + ep.recurrence_bonus if recurred[r["indicator"]] else 1.0
+            k = r["indicator"]
+            e[k] = max(e.get(k, 0.0), min(1.0, x * bonus))
+            if r["in_window"]:
+                ew[k] = max(ew.get(k, 0.0), min(1.0, x * bonus))
+        e_audit, _, _ = evidence.combine_audit(e, ew, ep)
+        t, srow = trows[entity], srows[entity]
+        e_new = evidence.entity_evidence(e_audit, t["e_enf"] or 0.0, t["e_alleg"] or 0.0)
+        l_new = evidence.local_risk(t["inherent_adj"] or 0.0, e_new)
+        h_new = _h(float(srow["score_uncapped"])) - _h(float(t["local"] or 0.0)) + _h(l_new)
+        h_prior = _h(float(srow["prior_risk"]))
+        capped = min(
+            1.0 - math.exp(-(min(h_prior, h_cap) + max(0.0, h_new - h_prior))),
+            1.0 - math.exp(-max(h_new, 0.0)),
+        )
+        floor = {"high": params.flags.high_floor, "medium": params.flags.medium_floor}.get(
+            srow["flag_severity"], 0.0
+        )
+        new_score = max(capped, floor)
+        out[entity] = [
+            {
+                "action": f"close the {names.get(target['indicator'], target['indicator'])} finding "
+                f"{target['finding_id']} with a closure audit",
+                "delta_score_entity": round(new_score - float(srow["score"]), 4),
+            }
+        ]
+    return out
+
+
 def _inherent_payload(t: Mapping[str, Any]) -> dict[str, Any]:
     def r4(x: Any) -> Any:
         return None if x is None else round(float(x), 4)
@@ -284,6 +358,7 @@ def explain_entity(
     flags: list[dict[str, Any]],
     findings: Mapping[str, list[dict[str, Any]]],
     n_flags: int | None = None,
+    what_if: list[dict[str, Any]] | None = None,
     params: Params,
     versions: Mapping[str, str],
     top: int = 5,
@@ -346,6 +421,7 @@ def explain_entity(
         "top_indicators": top_indicators,
         "inherent": inherent,
         "evidence": ev,
+        "what_if": what_if or [],
         "versions": dict(versions),
         "note": "A score is a prioritisation signal for due diligence, never a finding that forced labour exists.",
     }
@@ -414,6 +490,7 @@ def explain_all(
     hz = _hazards(arrays, run)
     findings = _top_findings(ff, params=params, per_entity=top)
     flag_map, flag_counts = _flag_payloads(flags)
+    what_if = _what_if(ff, scores, terms, params=params)
     score_rows = scores.to_dicts()
     term_rows = terms.to_dicts()
     out_flags, out_paths, out_ind, out_expl = [], [], [], []
@@ -426,6 +503,7 @@ def explain_all(
             term_row=trow,
             flags=flag_map.get(arrays.node_ids[v], []),
             n_flags=flag_counts.get(arrays.node_ids[v], 0),
+            what_if=what_if.get(arrays.node_ids[v]),
             findings=findings,
             params=params,
             versions=versions,

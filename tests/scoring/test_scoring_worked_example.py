@@ -246,3 +246,26 @@ def test_buyer_inherits_a_high_flag_through_cotton_path(result):
     buyer = _row(result.scores, "BUYER")
     assert buyer["flag_severity"] == "high"  # UFLPA material (cotton) on every edge, all c >= 0.6
     assert buyer["band"] == "critical"
+
+
+def test_what_if_matches_rescoring_with_the_finding_closed(result):
+    payload = json.loads(_row(result.explanations, "W2")["explanation"])
+    what_if = payload["what_if"][0]
+    assert "W2-passports" in what_if["action"] and "Retention of identity documents" in what_if["action"]
+    closed = example_audits().with_columns(
+        status=pl.when(pl.col("finding_id") == "W2-passports")
+        .then(pl.lit("closed_verified"))
+        .otherwise(pl.col("status"))
+    )
+    rescored = score_graph(
+        example_graph(),
+        audits=closed,
+        enforcement_hits=None,
+        methodology=get_methodology("fl-v1"),
+        as_of=AS_OF,
+        reference=example_reference(),
+    )
+    before = _row(result.scores, "W2")["score"]
+    after = _row(rescored.scores, "W2")["score"]
+    assert what_if["delta_score_entity"] == pytest.approx(after - before, abs=1e-4)
+    assert what_if["delta_score_entity"] < 0
