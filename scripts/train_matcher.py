@@ -145,12 +145,20 @@ def build_training(n_synth: int, n_queries: int) -> tuple[pl.DataFrame, dict[str
         row: dict[str, str | None] = {"id": f"Q{qn}", "country": countries[src]}
         if rng.random() < 0.08:
             row["country"] = None  # lists with no country
-        if r < 0.62:
+        if r < 0.6:
             row["name"] = synth.perturb(names[src], rng)
             row["address"] = synth.perturb_address(addresses[src], rng)
             kind = "variant"
             true_id = ids[src] if src not in held_out else None
-        elif r < 0.85:
+        elif r < 0.72:
+            # Another site of the same company: same name, an address elsewhere (a different facility).
+            row["name"] = synth.perturb(names[src], rng, n_ops=rng.choice((0, 1)))
+            row["address"] = synth.perturb_address(synth.site_address(rng, countries[src] or ""), rng) or (
+                synth.site_address(rng, countries[src] or "")
+            )
+            kind = "other_site"
+            true_id = None
+        elif r < 0.88:
             sib = sibling(names[src], rng)
             if sib is None:
                 continue
@@ -196,7 +204,7 @@ def build_training(n_synth: int, n_queries: int) -> tuple[pl.DataFrame, dict[str
     ci = CandidateIndex.build(rref.core, rref.key, rref.country)
     qg, qt = ci.query_matrices(rq.core, rq.key)
     li_parts, ri_parts = [], []
-    for _, qi, ri, _ in ci.candidates(qg, qt, rq.country):
+    for _, qi, ri, _ in ci.candidates(qg, qt, rq.country, keys=rq.key):
         li_parts.append(qi)
         ri_parts.append(ri)
     li = np.concatenate(li_parts)

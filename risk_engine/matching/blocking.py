@@ -166,14 +166,15 @@ def top_k_per_row(c: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray, np.
     c = c.tocsr()
     indptr, indices, data = c.indptr, c.indices, c.data
     lengths = np.diff(indptr)
-    small = lengths <= k
-    # Rows with at most k entries are kept whole, in one vectorised step.
-    small_mask = np.repeat(small, lengths)
-    rows_all = np.repeat(np.arange(c.shape[0]), lengths)
-    out_r = [rows_all[small_mask]]
-    out_c = [indices[small_mask]]
-    out_v = [data[small_mask]]
-    for r in np.flatnonzero(~small):
+    # Rows with at most k entries are kept whole, gathered in one vectorised step over their ranges only.
+    small = np.flatnonzero((lengths > 0) & (lengths <= k))
+    lens = lengths[small]
+    total = int(lens.sum())
+    offsets = np.repeat(indptr[small] - np.cumsum(np.r_[0, lens[:-1]]), lens) + np.arange(total)
+    out_r = [np.repeat(small, lens)]
+    out_c = [indices[offsets]]
+    out_v = [data[offsets]]
+    for r in np.flatnonzero(lengths > k):
         a, b = indptr[r], indptr[r + 1]
         seg = data[a:b]
         part = np.argpartition(-seg, k - 1)[:k]
@@ -207,6 +208,9 @@ class CandidateIndex:
     k_tokens: int = 10
     max_token_df: int = 5000
     max_gram_df: int | None = None
+    exact: dict[str, tuple[int, ...]] | None = None  # key -> positions, keys shared by <= MAX_EXACT
+
+    MAX_EXACT = 50
 
     @classmethod
     def build(
@@ -233,7 +237,18 @@ class CandidateIndex:
             rows = order[a:b]
             blocks[c] = _Block(rows, gram_matrix[rows].T.tocsr(), token_matrix[rows].T.tocsr())
         everything = _Block(np.arange(n), gram_matrix.T.tocsr(), token_matrix.T.tocsr())
-        return cls(grams, tokens, token_vocab, gram_matrix, token_matrix, blocks, everything, **params)
+        groups = (
+            pl.DataFrame({"key": list(key)}, schema={"key": pl.String})
+            .with_row_index("pos")
+            .filter(pl.col("key") != "")
+            .group_by("key")
+            .agg(pl.col("pos").cast(pl.Int64))
+            .filter(pl.col("pos").list.len() <= cls.MAX_EXACT)
+        )
+        exact = dict(zip(groups["key"].to_list(), (tuple(p) for p in groups["pos"].to_list()), strict=True))
+        return cls(
+            grams, tokens, token_vocab, gram_matrix, token_matrix, blocks, everything, exact=exact, **params
+        )
 
     def query_matrices(self, core: Sequence[str], key: Sequence[str]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
         """Query-side gram and token matrices in the reference's spaces (unknown features widen the norm)."""
@@ -250,19 +265,34 @@ class CandidateIndex:
         qt: sp.csr_matrix,
         country: Sequence[str | None],
         *,
+        keys: Sequence[str] | None = None,
         chunk: int = 2048,
+        subset: np.ndarray | None = None,
     ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
-        """Yield (queries of the chunk, query position, reference position, blocking score) per chunk."""
-        countries = np.array([c or "" for c in country], dtype=object)
+        """Yield (queries of the chunk, query position, reference position, blocking score) per chunk.
+
+        With ``keys`` (the queries' sorted-token keys), entities with exactly the same key are always
+        candidates, in any country.
+        """
+        positions = range(len(country)) if subset is None else subset.tolist()
         groups: dict[str, list[int]] = {}
-        for i, c in enumerate(countries):
+        for i in positions:
+            c = country[i] or ""
             groups.setdefault(c if c in self.blocks else "", []).append(i)
         for c, members in groups.items():
             block = self.blocks[c] if c else self.everything
             idx = np.asarray(members, dtype=np.int64)
             for a in range(0, len(idx), chunk):
                 part = idx[a : a + chunk]
-                yield (part, *self._search(block, qg[part], qt[part], part))
+                qi, ri, score = self._search(block, qg[part], qt[part], part)
+                if keys is not None and self.exact:
+                    # Plain dict lookups, not a dataframe join: this path also runs in forked workers.
+                    eq = [(i, p) for i in part.tolist() for p in self.exact.get(keys[i], ())]
+                    if eq:
+                        qi = np.concatenate([qi, np.asarray([e[0] for e in eq], dtype=np.int64)])
+                        ri = np.concatenate([ri, np.asarray([e[1] for e in eq], dtype=np.int64)])
+                        score = np.concatenate([score, np.ones(len(eq), np.float32)])
+                yield part, qi, ri, score
 
     def _search(
         self, block: _Block, qg: sp.csr_matrix, qt: sp.csr_matrix, part: np.ndarray

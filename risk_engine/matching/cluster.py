@@ -17,7 +17,7 @@ import polars as pl
 from risk_engine.errors import InputError
 from risk_engine.matching.compare import PairVectors
 from risk_engine.matching.decisions import normalise_decisions
-from risk_engine.matching.index import EntityIndex, ScoredPairs, score_pairs
+from risk_engine.matching.index import EntityIndex, score_pairs
 from risk_engine.matching.model import MatchModel, load_model
 
 PairScorer = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -122,18 +122,7 @@ def dedupe_with_pairs(
     m = index.model
     qg, qt = index.candidates.query_matrices(rec.core, rec.key)
     vectors = PairVectors(qg, index.candidates.gram_matrix, qt, index.candidates.token_matrix)
-    parts: list[ScoredPairs] = []
-    it = index.iter_scored(rec, exclude_self=True)
-    if progress:
-        from tqdm import tqdm
-
-        with tqdm(total=n, desc="dedupe", unit="rec") as bar:
-            for k, part in it:
-                parts.append(part)
-                bar.update(k)
-    else:
-        parts = [p for _, p in it]
-    scored = ScoredPairs.concat(parts)
+    scored = index.score_all(rec, exclude_self=True, progress=progress)
     # Keep each unordered pair once (both directions were scored).
     if len(scored):
         lo = np.minimum(scored.li, scored.ri)
@@ -167,7 +156,6 @@ def dedupe_with_pairs(
         ids=rec.ids,
     )
     # Cluster id: the smallest member id, so it is stable while membership is.
-    ids = np.asarray(rec.ids, dtype=object)
     lab = pl.DataFrame({"id": rec.ids, "label": labels})
     rep = lab.group_by("label").agg(pl.col("id").min().alias("cluster_id"))
     best = np.full(n, np.nan)
@@ -182,7 +170,6 @@ def dedupe_with_pairs(
         .with_columns(pl.Series("probability", best, dtype=pl.Float64).fill_nan(None))
         .select("id", "cluster_id", "probability")
     )
-    del ids
     pairs = index.to_frame(rec, scored)
     return clusters, pairs
 

@@ -25,11 +25,13 @@ FEATURES: tuple[str, ...] = (
     "name_token_set",
     "name_partial",
     "name_jaro_winkler",
+    "name_compact_ratio",
     "name_gram_cosine",
     "rare_token_overlap",
     "phonetic_similarity",
     "single_token_name",
     "number_conflict",
+    "branch_conflict",
     "legal_form_conflict",
     "country_match",
     "country_conflict",
@@ -41,6 +43,7 @@ FEATURES: tuple[str, ...] = (
 )
 
 _NAME_FEATURES = (
+    "name_compact_ratio",
     "name_ratio",
     "name_token_sort",
     "name_token_set",
@@ -51,6 +54,12 @@ _NAME_FEATURES = (
     "phonetic_similarity",
 )
 _WORKERS = 2
+
+
+def set_threads(n: int) -> None:
+    """Threads RapidFuzz may use per call (1 inside worker processes)."""
+    global _WORKERS
+    _WORKERS = max(1, n)
 
 
 @dataclass(frozen=True)
@@ -114,6 +123,10 @@ def compare_pairs(
         if n
         else np.zeros(0, np.float32)
     )
+    # Spacing artefacts ("m e r c u r y appar e l", "vogue tex" / "voguetex") vanish without spaces.
+    f["name_compact_ratio"] = _fuzz(
+        fuzz.ratio, [x.replace(" ", "") for x in lc], [x.replace(" ", "") for x in rc]
+    )
     f["name_gram_cosine"] = _row_dot(vectors.left_grams, vectors.right_grams, li, ri)
     f["rare_token_overlap"] = _row_dot(vectors.left_tokens, vectors.right_tokens, li, ri)
     f["phonetic_similarity"] = _fuzz(fuzz.ratio, _gather(left.phonetic, li), _gather(right.phonetic, ri))
@@ -123,6 +136,10 @@ def compare_pairs(
     ln, rn = _gather(left.numbers, li), _gather(right.numbers, ri)
     f["number_conflict"] = np.fromiter(
         (bool(x) and bool(y) and x != y for x, y in zip(ln, rn, strict=True)), dtype=bool, count=n
+    ).astype(np.float32)
+    lb, rb = _gather(left.branch, li), _gather(right.branch, ri)
+    f["branch_conflict"] = np.fromiter(
+        (bool(x) and bool(y) and x != y for x, y in zip(lb, rb, strict=True)), dtype=bool, count=n
     ).astype(np.float32)
     lg = [left.legal_generic[i] for i in li]
     rg = [right.legal_generic[i] for i in ri]
@@ -137,7 +154,14 @@ def compare_pairs(
     f["country_conflict"] = (known & ~same).astype(np.float32)
     la, ra = _gather(left.address, li), _gather(right.address, ri)
     has_addr = _both(la, ra)
+    # Lists glue address words together ("zonekarachi", "pallerotamamadalanonagama"): take the better of
+    # the token-set ratio and the partial ratio of the space-free strings (when both are long enough).
     addr = _fuzz(fuzz.token_set_ratio, la, ra)
+    lac = [x.replace(" ", "") for x in la]
+    rac = [x.replace(" ", "") for x in ra]
+    compact = _fuzz(fuzz.partial_ratio, lac, rac)
+    long_enough = np.fromiter((min(len(x), len(y)) >= 12 for x, y in zip(lac, rac, strict=True)), bool, n)
+    addr = np.maximum(addr, np.where(long_enough, compact, 0.0)).astype(np.float32)
     f["address_similarity"] = np.where(has_addr, addr, 0.0).astype(np.float32)
     f["address_missing"] = (~has_addr).astype(np.float32)
     agree = np.zeros(n, dtype=bool)

@@ -9,6 +9,7 @@ override everything, on every run.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+import scipy.sparse as sp
 
 from risk_engine.errors import InputSchemaError
 from risk_engine.matching.blocking import CandidateIndex, sorted_unique
@@ -194,13 +196,18 @@ class EntityIndex:
         min_probability: float | None = None,
         chunk: int = 2048,
         exclude_self: bool = False,
+        subset: np.ndarray | None = None,
+        matrices: tuple[sp.csr_matrix, sp.csr_matrix] | None = None,
     ) -> Iterator[tuple[int, ScoredPairs]]:
         """Score candidate pairs chunk by chunk: (queries in the chunk, pairs >= ``min_probability``)."""
         threshold = self.model.review_threshold if min_probability is None else min_probability
-        qg, qt = self.candidates.query_matrices(q.core, q.key)
+        qg, qt = matrices or self.candidates.query_matrices(q.core, q.key)
         vectors = PairVectors(qg, self.candidates.gram_matrix, qt, self.candidates.token_matrix)
         id_li, id_ri = self._identifier_pairs(q)
-        blocks = self.candidates.candidates(qg, qt, q.country, chunk=chunk)
+        if subset is not None and len(id_li):
+            keep = np.isin(id_li, subset)
+            id_li, id_ri = id_li[keep], id_ri[keep]
+        blocks = self.candidates.candidates(qg, qt, q.country, keys=q.key, chunk=chunk, subset=subset)
         first = True
         for part, qi, ri, _ in blocks:
             if first and len(id_li):
@@ -210,6 +217,35 @@ class EntityIndex:
             yield len(part), self._score(q, qi, ri, vectors, threshold, exclude_self)
         if first and len(id_li):  # no query had name candidates at all
             yield 0, self._score(q, id_li, id_ri, vectors, threshold, exclude_self)
+
+    def score_all(
+        self,
+        q: PreparedRecords,
+        *,
+        min_probability: float | None = None,
+        exclude_self: bool = False,
+        progress: bool = False,
+        workers: int | None = None,
+    ) -> ScoredPairs:
+        """All scored pairs of prepared queries; large inputs run in forked worker processes."""
+        nproc = workers if workers is not None else min(2, os.cpu_count() or 1)
+        if nproc <= 1 or len(q) < PARALLEL_MIN_QUERIES:
+            it = self.iter_scored(q, min_probability=min_probability, exclude_self=exclude_self)
+            return ScoredPairs.concat(list(_progress(it, progress, len(q))))
+        import multiprocessing as mp
+
+        global _FORK_STATE
+        qg, qt = self.candidates.query_matrices(q.core, q.key)
+        n_tasks = nproc * 8
+        tasks = [np.arange(k, len(q), n_tasks) for k in range(n_tasks)]
+        _FORK_STATE = (self, q, (qg, qt), min_probability, exclude_self)
+        try:
+            # fork shares the index copy-on-write; the worker path uses numpy, scipy and RapidFuzz only.
+            with mp.get_context("fork").Pool(nproc) as pool:
+                parts = list(_progress(pool.imap_unordered(_score_task, tasks), progress, len(q)))
+        finally:
+            _FORK_STATE = None
+        return ScoredPairs.concat(parts)
 
     def _score(
         self,
@@ -236,6 +272,7 @@ class EntityIndex:
         decisions: pl.DataFrame | None = None,
         min_probability: float | None = None,
         progress: bool = False,
+        workers: int | None = None,
     ) -> pl.DataFrame:
         """Pairs (query row, reference entity) at or above the review threshold, best first per query.
 
@@ -244,8 +281,7 @@ class EntityIndex:
         names, ``feat_*`` and ``contrib_*`` (log-odds contributions).
         """
         q = prepare_records(query, side="query")
-        parts = list(_progress(self.iter_scored(q, min_probability=min_probability), progress, len(q)))
-        scored = ScoredPairs.concat(parts)
+        scored = self.score_all(q, min_probability=min_probability, progress=progress, workers=workers)
         return self._finish(q, scored, decisions, min_probability=min_probability)
 
     def _finish(
@@ -370,6 +406,27 @@ class EntityIndex:
                 }
             )
         return out
+
+
+PARALLEL_MIN_QUERIES = 20_000
+_ForkState = tuple[EntityIndex, PreparedRecords, tuple[sp.csr_matrix, sp.csr_matrix], float | None, bool]
+_FORK_STATE: _ForkState | None = None
+
+
+def _score_task(subset: np.ndarray) -> tuple[int, ScoredPairs]:
+    """Worker: score the queries at ``subset`` positions with the index inherited through fork."""
+    from risk_engine.matching import compare
+
+    assert _FORK_STATE is not None
+    index, q, matrices, min_probability, exclude_self = _FORK_STATE
+    compare.set_threads(1)  # one process per core already
+    parts = [
+        p
+        for _, p in index.iter_scored(
+            q, min_probability=min_probability, exclude_self=exclude_self, subset=subset, matrices=matrices
+        )
+    ]
+    return len(subset), ScoredPairs.concat(parts)
 
 
 def _progress(it: Iterator[tuple[int, ScoredPairs]], enabled: bool, total: int) -> Iterator[ScoredPairs]:

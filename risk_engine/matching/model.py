@@ -27,6 +27,7 @@ BINARY_FEATURES = frozenset(
     {
         "single_token_name",
         "number_conflict",
+        "branch_conflict",
         "legal_form_conflict",
         "country_match",
         "country_conflict",

@@ -28,7 +28,8 @@ class PreparedRecords:
     phonetic: list[str]
     legal_form: list[str | None]
     legal_generic: list[str | None]
-    numbers: list[str]  # digit tokens of the name, sorted, space-joined ("" when none)
+    numbers: list[str]  # digit tokens of the name and branch, sorted, space-joined ("" when none)
+    branch: list[str]  # trailing branch/plant marker ("dongguan branch", "plant 2"), "" when none
     country: list[str | None]
     address: list[str]  # "" when missing
     native: list[str]  # normalised native-script name key, "" when missing
@@ -86,7 +87,15 @@ def _row_number(frame: pl.DataFrame, index: int) -> int:
 
 
 _Normalised = tuple[
-    list[str], list[str], list[str], list[str | None], list[str | None], list[str], list[bool], list[str]
+    list[str],
+    list[str],
+    list[str],
+    list[str | None],
+    list[str | None],
+    list[str],
+    list[bool],
+    list[str],
+    list[str],
 ]
 PARALLEL_MIN_ROWS = 50_000
 
@@ -100,6 +109,7 @@ def _normalise_chunk(args: tuple[list[str], list[str | None]]) -> _Normalised:
     lgen: list[str | None] = []
     numbers: list[str] = []
     trunc: list[bool] = []
+    branch: list[str] = []
     for name in names:
         nn = normalise_name(name)
         core.append(nn.core)
@@ -107,10 +117,13 @@ def _normalise_chunk(args: tuple[list[str], list[str | None]]) -> _Normalised:
         phon.append(nn.phonetic)
         lform.append(nn.legal_form)
         lgen.append(nn.legal_generic)
-        numbers.append(" ".join(sorted(t for t in nn.tokens if t.isdigit())))
+        # Plant and branch numbers count too: "branch 1" and "branch 2" are different sites.
+        digits = [t for t in (*nn.tokens, *nn.branch.split()) if t.isdigit()]
+        numbers.append(" ".join(sorted(digits)))
         trunc.append(nn.truncated)
+        branch.append(nn.branch)
     address = [normalise_address(a) for a in addresses]
-    return core, key, phon, lform, lgen, numbers, trunc, address
+    return core, key, phon, lform, lgen, numbers, trunc, address, branch
 
 
 def _normalise_all(names: list[str], addresses: list[str | None], workers: int) -> _Normalised:
@@ -124,9 +137,9 @@ def _normalise_all(names: list[str], addresses: list[str | None], workers: int) 
     # fork: the children inherit the loaded legal-form vocabulary and touch no polars state.
     with mp.get_context("fork").Pool(workers) as pool:
         parts = pool.map(_normalise_chunk, chunks)
-    merged: list[list[Any]] = [[] for _ in range(8)]
+    merged: list[list[Any]] = [[] for _ in range(9)]
     for part in parts:
-        for k in range(8):
+        for k in range(9):
             merged[k].extend(part[k])
     return tuple(merged)  # type: ignore[return-value]
 
@@ -142,7 +155,9 @@ def prepare_records(
         frame["address"].cast(pl.String).to_list() if "address" in frame.columns else [None] * n
     )
     nproc = workers if workers is not None else min(2, os.cpu_count() or 1)
-    core, key, phon, lform, lgen, numbers, trunc_list, address = _normalise_all(names, raw_addr, nproc)
+    core, key, phon, lform, lgen, numbers, trunc_list, address, branch = _normalise_all(
+        names, raw_addr, nproc
+    )
     trunc = np.asarray(trunc_list, dtype=bool)
 
     def col(name: str) -> pl.Series | None:
@@ -169,6 +184,7 @@ def prepare_records(
         legal_form=lform,
         legal_generic=lgen,
         numbers=numbers,
+        branch=branch,
         country=country,
         address=address,
         native=native,

@@ -1343,6 +1343,11 @@ def _address(rng: random.Random, country: str, parks: dict[str, list[str]]) -> s
     return f"No. {no} {street}, {park}{post}"
 
 
+def site_address(rng: random.Random, country: str) -> str:
+    """A fresh address in ``country`` (another site)."""
+    return _address(rng, country, {})
+
+
 @dataclass(frozen=True)
 class SyntheticEntity:
     """One generated reference entity."""
@@ -1354,7 +1359,45 @@ class SyntheticEntity:
 
 
 _LEGAL_WORDS = frozenset(
-    ["co", "ltd", "limited", "inc", "corp", "corporation", "company", "llc", "l", "c", "plc", "pvt", "private", "p", "gmbh", "kg", "ag", "e", "k", "a", "s", "san", "tic", "ve", "sti", "sanayi", "ticaret", "jsc", "joint", "stock", "pt", "tbk", "sdn", "bhd", "de", "cv", "group"]
+    [
+        "co",
+        "ltd",
+        "limited",
+        "inc",
+        "corp",
+        "corporation",
+        "company",
+        "llc",
+        "l",
+        "c",
+        "plc",
+        "pvt",
+        "private",
+        "p",
+        "gmbh",
+        "kg",
+        "ag",
+        "e",
+        "k",
+        "a",
+        "s",
+        "san",
+        "tic",
+        "ve",
+        "sti",
+        "sanayi",
+        "ticaret",
+        "jsc",
+        "joint",
+        "stock",
+        "pt",
+        "tbk",
+        "sdn",
+        "bhd",
+        "de",
+        "cv",
+        "group",
+    ]
 )
 _WORD_RE = re.compile(r"[^a-z0-9]+")
 
@@ -1381,8 +1424,13 @@ def generate_entities(n: int, *, seed: int = 20261123, with_address: bool = True
             name = maker(rng)
             # Most real trade names carry a coined word; the word lists alone would repeat names.
             coin = attempt >= 3 or rng.random() < 0.5
-            if c not in ("CN", "TW", "HK") and not name.startswith(("PT ", "Cong Ty")) and coin:
-                name = f"{_brand(rng, _BRAND_SYL.get(c, LATIN_SYL))} {name}"
+            if c not in ("CN", "TW", "HK") and coin:
+                brand = _brand(rng, _BRAND_SYL.get(c, LATIN_SYL))
+                if name.startswith(("PT ", "Cong Ty TNHH ")):
+                    head, _, rest = name.partition(" TNHH " if name.startswith("Cong") else " ")
+                    name = f"{head}{' TNHH' if name.startswith('Cong') else ''} {brand} {rest}"
+                else:
+                    name = f"{brand} {name}"
             key = (c, _cheap_key(name))
             if key not in seen:
                 break
@@ -1557,10 +1605,10 @@ def perturb_address(address: str | None, rng: random.Random) -> str | None:
     if r < 0.25:
         return None
     parts = [p.strip() for p in address.split(",")]
-    if r < 0.35:
+    if r < 0.28:
         # Another address altogether (registered office instead of the factory, a moved site).
         return f"Room {rng.randint(100, 2999)}, {_brand(rng, LATIN_SYL)} Building, {parts[-1]}"
-    if r < 0.55 and len(parts) > 1:
+    if r < 0.5 and len(parts) > 1:
         parts = parts[1:] if rng.random() < 0.6 else parts[:1]  # only the park/city, or only the street
     elif r < 0.65:
         rng.shuffle(parts)
@@ -1579,4 +1627,6 @@ def perturb_address(address: str | None, rng: random.Random) -> str | None:
         out = _typo(out, rng)
     if rng.random() < 0.2:
         out = out.upper()
+    if rng.random() < 0.25:
+        out = out.replace(", ", ",").replace(",", "")  # words glued where commas were, as some lists do
     return out

@@ -55,3 +55,29 @@ def test_below_threshold_never_merges() -> None:
         2, np.array([0]), np.array([1]), np.array([0.89]), scorer=_scorer({}), match_threshold=0.9
     )
     assert labels[0] != labels[1]
+
+
+def test_dedupe_end_to_end_keeps_every_row() -> None:
+    import polars as pl
+
+    from risk_engine.matching.cluster import dedupe
+
+    frame = pl.DataFrame(
+        {
+            "id": ["1", "2", "3", "4", "5"],
+            "name": [
+                "Acme Textile Mills Inc",
+                "ACME TEXTILE MILLS",
+                "Acme Textile Mills Incorporated",
+                "Bright Star Toys Factory",
+                "",
+            ],
+            "country": ["US", "US", "US", "CN", None],
+        }
+    )
+    out = dedupe(frame)
+    assert out.height == frame.height
+    by_id = dict(out.select("id", "cluster_id").iter_rows())
+    assert by_id["1"] == by_id["2"] == by_id["3"] == "1"
+    assert len({by_id["4"], by_id["5"], by_id["1"]}) == 3
+    assert out.filter(pl.col("id") == "4")["probability"].is_null().all()

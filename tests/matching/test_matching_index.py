@@ -85,7 +85,7 @@ def test_decisions_override_the_model(index: EntityIndex) -> None:
 
 
 def test_lookup_single_record(index: EntityIndex) -> None:
-    got = index.lookup({"name": "Xinxing Footwear Quanzhou", "country": "CN"})
+    got = index.lookup({"name": "QUANZHOU XINXING FOOTWEAR COMPANY LIMITED", "country": "CN"})
     assert got and got[0]["id"] == "r1"
     assert set(got[0]["contributions"]) == set(FEATURES)
     assert index.lookup({"name": "", "country": "CN"}) == []
@@ -117,3 +117,30 @@ def test_duplicate_ids_are_a_clear_error() -> None:
         )
     with pytest.raises(InputSchemaError, match="required column 'name'"):
         EntityIndex.build(pl.DataFrame({"id": ["a"]}))
+
+
+def test_parallel_link_equals_serial(monkeypatch: pytest.MonkeyPatch) -> None:
+    from risk_engine.matching import index as index_module
+    from risk_engine.matching.synth import generate_entities
+
+    ref = generate_entities(400, seed=5)
+    idx = EntityIndex.build(ref)
+    q = ref.head(60).with_columns(pl.format("q{}", pl.col("id")).alias("id"))
+    serial = idx.link(q, workers=1)
+    monkeypatch.setattr(index_module, "PARALLEL_MIN_QUERIES", 10)
+    parallel = idx.link(q, workers=2)
+    assert serial.height >= 55
+    assert parallel.sort("left_id", "right_id").equals(serial.sort("left_id", "right_id"))
+
+
+def test_exact_key_is_always_a_candidate() -> None:
+    idx = EntityIndex.build(
+        pl.DataFrame(
+            {"id": ["a", "b"], "name": ["Textile Garment Co", "Zzz Other Ltd"], "country": ["CN", "VN"]}
+        )
+    )
+    out = idx.link(
+        pl.DataFrame({"id": ["q"], "name": ["GARMENT TEXTILE COMPANY LIMITED"], "country": ["BD"]}),
+        min_probability=0.0,
+    )
+    assert "a" in out["right_id"].to_list()
