@@ -236,7 +236,8 @@ class FrameSnapshot:
                 row[col] = None if value is None else str(value)
             rows.append(row)
         query = pl.DataFrame(rows, schema=dict.fromkeys(["id", "name", *QUERY_COLUMNS], pl.String))
-        pairs = link(query)
+        # workers=1: never fork inside a server process (threads and fork do not mix).
+        pairs = link(query, workers=1)
         out: list[list[Candidate]] = [[] for _ in records]
         if pairs.height:
             for left, right, prob, decision in pairs.select(
