@@ -804,6 +804,13 @@ def _clean_nodes(nodes: pl.DataFrame, found: list[pl.DataFrame], file: str) -> p
         .otherwise(pl.lit("supplier"))
         .alias("node_type")
     )
+    bad_country = frame.filter(
+        pl.col("country").is_not_null() & ~pl.col("country").str.contains(r"^[A-Z]{2}$")
+    )
+    report(bad_country, "country", "country is not an ISO 3166 alpha-2 code; treated as unknown")
+    frame = frame.with_columns(
+        pl.when(pl.col("country").str.contains(r"^[A-Z]{2}$")).then(pl.col("country")).alias("country")
+    )
     return frame.drop("__pos").with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("idx"))
 
 
@@ -901,8 +908,18 @@ def _clean_edges(
     frame = frame.with_columns(
         pl.when(total > 1.0 + 1e-9).then(e("share") / total).otherwise(e("share")).alias("share")
     )
-    # share may exceed 1 only through the sum rule above, which already caught it
-
+    report(
+        frame.filter(e("src_country").is_null()),
+        "country",
+        "supplier country unknown: grouped with the buyer's other unknown-country inputs of the same HS4 "
+        "(a linear sum, the conservative choice)",
+    )
+    report(
+        frame.filter(e("hs4").is_null()),
+        "hs4",
+        "product (HS4) unknown: grouped with the buyer's other unknown-product inputs from the same country "
+        "(a linear sum, the conservative choice)",
+    )
     frame = frame.with_columns(
         e("src_country").fill_null(UNKNOWN_COUNTRY).alias("__ck"),
         e("hs4").fill_null(UNKNOWN_HS4).alias("__hk"),

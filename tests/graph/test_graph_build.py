@@ -279,3 +279,23 @@ def test_to_networkx_keeps_attributes() -> None:
     assert nxg.number_of_nodes() == 5 and nxg.number_of_edges() == 4
     assert nxg.edges["Y", "W1", "5205"]["confidence"] == 0.9
     assert nxg.nodes["Y"]["country"] == "CN"
+
+
+def test_unknown_countries_and_products_are_reported_and_grouped_conservatively() -> None:
+    nodes = nodes_frame(
+        [("v", "US", "buyer"), ("a", None, "supplier"), ("b", "Mars", "supplier"), ("c", "CN", "supplier")]
+    )
+    edges = edge_frame(
+        [
+            {"src": "a", "dst": "v", "hs4": "5208", "share": 0.2, "confidence": 0.9},
+            {"src": "b", "dst": "v", "hs4": "5208", "share": 0.2, "confidence": 0.9},
+            {"src": "c", "dst": "v", "hs4": None, "share": 0.2, "confidence": 0.9},
+        ]
+    )
+    g = SupplyGraph(nodes, edges)
+    reasons = g.issues["reason"].to_list()
+    assert sum("not an ISO 3166" in r for r in reasons) == 1
+    assert sum("supplier country unknown" in r for r in reasons) == 2
+    assert sum("product (HS4) unknown" in r for r in reasons) == 1
+    groups = dict(zip(g.edges["src"], g.edges["group"], strict=True))
+    assert groups["a"] == groups["b"] != groups["c"]
