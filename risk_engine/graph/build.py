@@ -187,8 +187,13 @@ def aggregate_trade(
             pl.col("date").max().alias("last_date"),
             (pl.col("date") >= recent_from).sum().cast(pl.Int64).alias("n_recent"),
         )
-        .filter(pl.col("src").is_not_null() & pl.col("dst").is_not_null() & (pl.col("src") != pl.col("dst")))
         .collect(engine="streaming")
+    )
+    # the issues report uses the lanes to avoid string work over every row when nothing is wrong
+    loop_ids = lanes.filter(pl.col("src") == pl.col("dst"))["src"].unique()
+    seen_codes = lanes["hs_code"].drop_nulls().unique()
+    lanes = lanes.filter(
+        pl.col("src").is_not_null() & pl.col("dst").is_not_null() & (pl.col("src") != pl.col("dst"))
     )
     edges = (
         lanes.lazy()
@@ -215,7 +220,9 @@ def aggregate_trade(
     # stage 2): SupplyGraph orders edges by node index and the output writers sort what they write.
     out = edges.select(pl.col(name).cast(dtype) for name, dtype in EDGE_SCHEMA.items()).collect()
     if issues is not None:
-        issues.append(_trade_issues(trade, shipper_key, consignee_key, as_of, known_hs4, file))
+        issues.append(
+            _trade_issues(trade, shipper_key, consignee_key, as_of, known_hs4, file, loop_ids, seen_codes)
+        )
     return out
 
 
@@ -268,7 +275,16 @@ def _trade_issues(
     as_of: date,
     known_hs4: frozenset[str] | None,
     file: str,
+    loop_ids: pl.Series,
+    seen_codes: pl.Series,
 ) -> pl.DataFrame:
+    """Row-level report of what :func:`aggregate_trade` left out or repaired.
+
+    ``loop_ids`` (entities that ship to themselves) and ``seen_codes`` (distinct HS codes of the usable
+    rows) come from the aggregation, so the string checks run only when there is something to find.
+    Rows excluded for another reason (no date, future date, unresolved party) are reported for that
+    reason; their HS code is not judged.
+    """
     cols = set(trade.columns)
     row = pl.col("row").cast(pl.Int64) if "row" in cols else pl.int_range(pl.len()).cast(pl.Int64) + 2
     src = pl.col(shipper_key).cast(pl.String)
@@ -289,13 +305,6 @@ def _trade_issues(
             "warning",
         ),
         (
-            src.is_not_null() & (src == dst),
-            consignee_key,
-            dst,
-            "shipper and consignee are the same entity (self-loop); row not used for edges",
-            "warning",
-        ),
-        (
             pl.col("date").is_null(),
             "date",
             pl.lit(None, pl.String),
@@ -310,6 +319,16 @@ def _trade_issues(
             "warning",
         ),
     ]
+    if loop_ids.len():
+        checks.append(
+            (
+                src.is_in(loop_ids.implode()) & (src == dst),
+                consignee_key,
+                dst,
+                "shipper and consignee are the same entity (self-loop); row not used for edges",
+                "warning",
+            )
+        )
     for name in ("value_usd", "weight_kg"):
         if name in cols:
             x = pl.col(name).cast(pl.Float64)
@@ -323,15 +342,19 @@ def _trade_issues(
                 )
             )
     if "hs_code" in cols:
-        # judge each distinct code once, then flag rows by membership (cheap on millions of rows)
-        codes = trade.select(pl.col("hs_code").cast(pl.String).unique().drop_nulls())
+        # judge each distinct code once, then flag rows by membership only if some code is bad
+        codes = pl.DataFrame({"hs_code": seen_codes})
         bad_codes = codes.filter(_hs4_expr("hs_code", known_hs4).is_null())["hs_code"]
         reason = "HS code missing or shorter than 4 digits" + (
             " or not a known HS4 heading" if known_hs4 is not None else ""
         )
+        bad_row = pl.col("hs_code").is_null()
+        if bad_codes.len():
+            bad_row = bad_row | pl.col("hs_code").cast(pl.String).is_in(bad_codes.implode())
+        usable = src.is_not_null() & dst.is_not_null() & (pl.col("date") <= as_of)
         checks.append(
             (
-                pl.col("hs_code").is_null() | pl.col("hs_code").cast(pl.String).is_in(bad_codes.implode()),
+                usable & bad_row,
                 "hs_code",
                 pl.col("hs_code").cast(pl.String),
                 f"{reason}; edge kept with hs4 unknown",
