@@ -48,6 +48,9 @@ def serve(*, host: str, port: int, workers: int, snapshot: Path | None) -> int:
         proxy_headers=False,
         server_header=False,
         timeout_keep_alive=30,
+        # Loading a large snapshot keeps a worker busy for minutes; the supervisor must not kill it
+        # for answering its health pings late meanwhile.
+        timeout_worker_healthcheck=600,
         log_level="warning",
     )
     return 0
