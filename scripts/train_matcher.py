@@ -145,7 +145,7 @@ def build_training(n_synth: int, n_queries: int) -> tuple[pl.DataFrame, dict[str
         row: dict[str, str | None] = {"id": f"Q{qn}", "country": countries[src]}
         if rng.random() < 0.08:
             row["country"] = None  # lists with no country
-        if r < 0.6:
+        if r < 0.64:
             row["name"] = synth.perturb(names[src], rng)
             row["address"] = synth.perturb_address(addresses[src], rng)
             kind = "variant"

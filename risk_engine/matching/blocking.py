@@ -207,7 +207,7 @@ class CandidateIndex:
     n_tokens: int = 3
     k_tokens: int = 10
     max_token_df: int = 5000
-    max_gram_df: int | None = None
+    max_gram_df: int | None = 8000
     exact: dict[str, tuple[int, ...]] | None = None  # key -> positions, keys shared by <= MAX_EXACT
 
     MAX_EXACT = 50

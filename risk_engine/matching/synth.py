@@ -1587,11 +1587,18 @@ PERTURBATIONS: dict[str, Callable[[str, random.Random], str]] = {
 }
 
 
+_FORMAT_OPS = ("legal_swap", "case", "punctuation")
+
+
 def perturb(name: str, rng: random.Random, *, n_ops: int | None = None) -> str:
     """A variant of ``name`` as another list would write it (1-3 random perturbations)."""
     ops = list(PERTURBATIONS)
-    k = n_ops if n_ops is not None else rng.choice((1, 1, 2, 2, 3))
+    # Most real variants differ by formatting only (case, punctuation, legal form) or one edit.
+    k = n_ops if n_ops is not None else rng.choice((0, 0, 1, 1, 1, 2, 2, 3))
     out = name
+    if k == 0:
+        for op in rng.sample(_FORMAT_OPS, rng.randint(1, 2)):
+            out = PERTURBATIONS[op](out, rng)
     for op in rng.sample(ops, k):
         out = PERTURBATIONS[op](out, rng)
     return out if out.strip() else name
