@@ -66,3 +66,29 @@ def test_every_operation_conforms(case: schemathesis.Case, fuzz_app: tuple[FastA
     case.call_and_validate(
         base_url="http://localhost", headers={"Authorization": f"Bearer {key}"}, excluded_checks=excluded
     )
+
+
+@pytest.mark.slow
+def test_stateful_sequences(fuzz_app: tuple[FastAPI, str]) -> None:
+    """Sequences along the links Schemathesis infers (upload -> list -> results, matches -> decision)."""
+    from hypothesis import stateful
+
+    app, key = fuzz_app
+    stateful_schema = schemathesis.openapi.from_path(str(ROOT / "openapi.json"))
+    stateful_schema.app = app
+    machine = stateful_schema.as_state_machine()
+
+    class Machine(machine):  # type: ignore[misc,valid-type]
+        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, object]:
+            return {"base_url": "http://localhost", "headers": {"Authorization": f"Bearer {key}"}}
+
+        def validate_response(self, response, case, additional_checks=(), **kwargs):  # type: ignore[no-untyped-def]
+            excluded = [positive_data_acceptance] if (case.method.upper(), case.path) in SEMANTIC_422 else []
+            case.validate_response(response, excluded_checks=excluded)
+
+    stateful.run_state_machine_as_test(
+        Machine,
+        settings=settings(
+            max_examples=15, stateful_step_count=6, deadline=None, suppress_health_check=list(HealthCheck)
+        ),
+    )
