@@ -841,8 +841,13 @@ def screen(
     as_of: date | None = None,
     progress: Progress | None = None,
     store: StageStore | None = None,
+    release_trade: bool = False,
 ) -> ScreenResult:
-    """Screen supplier lists against trade, audit and enforcement data (see the module docstring)."""
+    """Screen supplier lists against trade, audit and enforcement data (see the module docstring).
+
+    ``release_trade`` drops ``inputs.trade`` once the graph is built (the batch job's shipment lines
+    are the largest frame and no later stage needs them), lowering the peak memory of large screens.
+    """
     from risk_engine.scoring.registry import get_methodology
 
     progress = progress or _NullProgress()
@@ -870,6 +875,9 @@ def screen(
         return g, {}, summary
 
     graph_frames, _ = _run_stage("graph", graph, store=store, progress=progress, timings=timings)
+    missing = missing_notes(inputs)
+    if release_trade:
+        inputs.trade = None
 
     def score() -> tuple[dict[str, pl.DataFrame], dict[str, Any], str]:
         s = score_supply_graph(inputs, resolved, graph_frames, method=method, as_of=evaluated)
@@ -902,7 +910,7 @@ def screen(
         manifest={},
         audits=out.get("audits"),
         tiers=graph_frames.get("tiers"),
-        missing=missing_notes(inputs),
+        missing=missing,
     )
     result.manifest = build_manifest(
         inputs, result, methodology=methodology, versions=versions, as_of=evaluated, timings=timings

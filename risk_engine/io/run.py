@@ -332,6 +332,7 @@ def run_screen(
             as_of=evaluated,
             progress=progress,
             store=store,
+            release_trade=True,
         )
         progress.start("write", total=len(OUTPUT_FILES) + 1)
         result.manifest.update(

@@ -87,11 +87,6 @@ def render_report(
 ) -> str:
     """The report as one HTML document."""
     names = dict(result.entities.select("entity_id", "name").iter_rows()) if result.entities.height else {}
-    explanations = (
-        {e: sections.parse_json(t, {}) for e, t in result.explanations.iter_rows()}
-        if result.explanations.height
-        else {}
-    )
     counts = result.band_counts()
     suppliers = result.scores.filter(pl.col("role") == "supplier")
     supplier_counts: dict[str, int] = dict.fromkeys(BANDS, 0)
@@ -119,6 +114,7 @@ def render_report(
             threshold=cover["threshold"],
         )
     falls = []
+    explanations = sections.explanations_for(result, [r["entity_id"] for r in top[:waterfalls]])
     for i, row in enumerate(top[:waterfalls]):
         steps = sections.waterfall_steps(row, explanations.get(row["entity_id"], {}), names)
         key = f"waterfall{i}"

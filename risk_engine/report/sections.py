@@ -51,7 +51,10 @@ def parse_json(value: str | None, default: Any) -> Any:
 def flag_counts(scores: pl.DataFrame) -> pl.DataFrame:
     """Flags per type and severity over the scores table (type, severity, entities)."""
     rows: list[dict[str, Any]] = []
-    for entity_id, flags in scores.select("entity_id", "flags").unique(subset="entity_id").iter_rows():
+    flagged = (
+        scores.filter(pl.col("flag_severity").is_not_null()) if "flag_severity" in scores.columns else scores
+    )
+    for entity_id, flags in flagged.select("entity_id", "flags").unique(subset="entity_id").iter_rows():
         for flag in parse_json(flags, []):
             rows.append({"entity_id": entity_id, "type": flag.get("type"), "severity": flag.get("severity")})
     if not rows:
@@ -128,7 +131,6 @@ def why(row: dict[str, Any], explanation: dict[str, Any], names: dict[str, str])
 
 def riskiest(result: ScreenResult, n: int = 20) -> list[dict[str, Any]]:
     """The ``n`` highest-scoring supplier rows, each with its explanation and a 'why' sentence."""
-    explanations = _explanations(result)
     names = _name_of(result)
     rows = (
         result.scores.filter(pl.col("role") == "supplier")
@@ -136,6 +138,7 @@ def riskiest(result: ScreenResult, n: int = 20) -> list[dict[str, Any]]:
         .head(n)
         .to_dicts()
     )
+    explanations = explanations_for(result, [r["entity_id"] for r in rows])
     for row in rows:
         expl = explanations.get(row["entity_id"], {})
         row["why"] = why(row, expl, names)
@@ -146,10 +149,12 @@ def riskiest(result: ScreenResult, n: int = 20) -> list[dict[str, Any]]:
     return rows
 
 
-def _explanations(result: ScreenResult) -> dict[str, dict[str, Any]]:
-    if result.explanations.height == 0:
+def explanations_for(result: ScreenResult, entity_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Parsed explanation payloads of the given entities only (a large screen has 100,000s of them)."""
+    if result.explanations.height == 0 or not entity_ids:
         return {}
-    return {entity_id: parse_json(text, {}) for entity_id, text in result.explanations.iter_rows()}
+    wanted = result.explanations.filter(pl.col("entity_id").is_in(entity_ids))
+    return {entity_id: parse_json(text, {}) for entity_id, text in wanted.iter_rows()}
 
 
 def _hazard(p: float | None) -> float:
