@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import Api
-from test_api_lists import screened
+from api_testkit import Api, screened
 
 
 def _cells(api: Api, by: str = "country") -> dict:

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import Api
+from api_testkit import Api
 from sqlalchemy import select
 
 from risk_engine.api.auth import KeyAuthenticator

@@ -7,25 +7,13 @@ import zipfile
 
 import pytest
 import xlsxwriter
-from conftest import SUPPLIERS_CSV, Api
+from api_testkit import SUPPLIERS_CSV, Api, screened, upload
 from sqlalchemy import func, select
 
 from risk_engine.api.models import AuditEvent, Decision, ListResult, Match, SupplierList
 
 CSV = {"Content-Type": "text/csv"}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def upload(api: Api, headers: dict[str, str], data: bytes = SUPPLIERS_CSV.encode(), **extra: str):  # type: ignore[no-untyped-def]
-    return api.client.post("/v1/lists", content=data, headers={**headers, **CSV, **extra})
-
-
-def screened(api: Api, headers: dict[str, str], data: bytes = SUPPLIERS_CSV.encode()) -> str:
-    r = upload(api, headers, data)
-    assert r.status_code == 202, r.text
-    state = api.wait_for_list(r.json()["id"], headers)
-    assert state["status"] == "done", state
-    return str(state["id"])
 
 
 def count(api: Api, model: type) -> int:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from conftest import make_snapshot
+from api_testkit import make_snapshot
 
 from risk_engine.api.app import create_app
 from risk_engine.api.db import make_engine, migrate, session_factory, utcnow

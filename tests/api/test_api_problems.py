@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Api
+from api_testkit import Api
 
 from risk_engine.api.problems import PROBLEM_TYPES, problem_type_for
 from risk_engine.errors import (

@@ -9,7 +9,7 @@ import warnings
 from pathlib import Path
 
 import pytest
-from conftest import make_snapshot
+from api_testkit import make_snapshot
 from fastapi import FastAPI
 from hypothesis import HealthCheck, settings
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import Api
+from api_testkit import Api
 
 
 @pytest.fixture
@@ -124,7 +124,7 @@ def test_methodology_health_and_readiness_are_public(api: Api) -> None:
 
 @pytest.mark.slow
 def test_unmatched_records_are_scored_from_what_they_carry(make_api) -> None:  # type: ignore[no-untyped-def]
-    from conftest import make_snapshot
+    from api_testkit import make_snapshot
 
     from risk_engine.api.record_scoring import score_records
 

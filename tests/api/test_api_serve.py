@@ -13,7 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from test_api_snapshot import write_snapshot
+from api_testkit import write_snapshot
 
 HOST = "127.0.0.1"
 

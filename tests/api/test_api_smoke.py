@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from conftest import SUPPLIERS_CSV, Api
+from api_testkit import SUPPLIERS_CSV, Api
 
 
 def test_score_matches_a_known_supplier(api: Api) -> None:

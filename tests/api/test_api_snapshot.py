@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
 
-import polars as pl
 import pytest
-from conftest import ENTITIES
+from api_testkit import write_snapshot
 
 from risk_engine.api.snapshot import find_latest_snapshot, load_snapshot, resolve_snapshot_dir
 from risk_engine.config import Settings
 from risk_engine.errors import RunError
-
-
-def write_snapshot(path: Path, *, run_id: str = "run-1") -> Path:
-    path.mkdir(parents=True)
-    scores = pl.DataFrame(ENTITIES)
-    scores.write_parquet(path / "scores.parquet")
-    scores.select("entity_id", "name", "country").write_parquet(path / "entities.parquet")
-    (path / "manifest.json").write_text(json.dumps({"run_id": run_id, "methodology": "fl-v1"}))
-    (path / "_SUCCESS").write_text("ok\n")
-    return path
 
 
 @pytest.mark.slow

@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from conftest import Api
-from test_api_lists import screened
+from api_testkit import Api, screened
 
 # Which path parameters name tenant-owned objects. A new parameter fails the test until classified.
 TENANT_OWNED = {"list_id", "match_id"}
