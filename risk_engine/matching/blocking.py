@@ -100,6 +100,18 @@ class TfidfSpace:
 
 def token_codes(keys: Sequence[str], vocab: dict[str, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(row, token code) pairs of space-separated keys; unknown tokens get codes beyond ``vocab``."""
+    if vocab is not None and len(keys) <= 64:  # single lookups: skip the dataframe round trip
+        local_codes: dict[str, int] = {}
+        rows_l: list[int] = []
+        codes_l: list[int] = []
+        for r, k in enumerate(keys):
+            for t in dict.fromkeys(k.split()):
+                c = vocab.get(t)
+                if c is None:
+                    c = local_codes.setdefault(t, len(vocab) + len(local_codes))
+                rows_l.append(r)
+                codes_l.append(c)
+        return np.asarray(rows_l, dtype=np.int64), np.asarray(codes_l, dtype=np.int64)
     frame = (
         pl.DataFrame({"key": list(keys)}, schema={"key": pl.String})
         .with_row_index("row")

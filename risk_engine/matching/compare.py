@@ -56,6 +56,10 @@ _NAME_FEATURES = (
 _WORKERS = 2
 
 
+def _threads(n_pairs: int) -> int:
+    return _WORKERS if n_pairs >= 2_000 else 1
+
+
 def set_threads(n: int) -> None:
     """Threads RapidFuzz may use per call (1 inside worker processes)."""
     global _WORKERS
@@ -79,7 +83,8 @@ def _gather(values: Sequence[str], idx: np.ndarray) -> list[str]:
 def _fuzz(scorer: Callable[..., float], a: list[str], b: list[str]) -> np.ndarray:
     if not a:
         return np.zeros(0, dtype=np.float32)
-    out = cpdist(a, b, scorer=scorer, workers=_WORKERS, dtype=np.float32)
+    # Threads only pay off on large batches; a single lookup scores a few dozen pairs.
+    out = cpdist(a, b, scorer=scorer, workers=_threads(len(a)), dtype=np.float32)
     return np.asarray(out, dtype=np.float32) / np.float32(100.0)
 
 
@@ -118,7 +123,7 @@ def compare_pairs(
     f["name_partial"] = _fuzz(fuzz.partial_ratio, lc, rc)
     f["name_jaro_winkler"] = (
         np.asarray(
-            cpdist(lc, rc, scorer=JaroWinkler.normalized_similarity, workers=_WORKERS), dtype=np.float32
+            cpdist(lc, rc, scorer=JaroWinkler.normalized_similarity, workers=_threads(n)), dtype=np.float32
         )
         if n
         else np.zeros(0, np.float32)

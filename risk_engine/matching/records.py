@@ -47,6 +47,8 @@ class PreparedRecords:
 
 def _country(values: pl.Series) -> list[str | None]:
     """ISO alpha-2 via the reference package when present; unknown spellings kept upper-cased."""
+    if len(values) <= 64:  # single lookups: a dataframe round trip costs more than the work
+        return [_country_one(v) for v in values.cast(pl.String).to_list()]
     s = values.cast(pl.String)
     raw = s.str.strip_chars().str.to_uppercase()
     try:
@@ -58,6 +60,16 @@ def _country(values: pl.Series) -> list[str | None]:
     except Exception:  # a reference-data problem must not stop matching; fall back to raw values
         s = raw
     return [v or None for v in s.to_list()]
+
+
+def _country_one(value: str | None) -> str | None:
+    raw = (value or "").strip().upper() or None
+    try:
+        from risk_engine.reference.countries import to_iso2
+
+        return to_iso2(value) or raw
+    except Exception:  # a reference-data problem must not stop matching; fall back to the raw value
+        return raw
 
 
 def check_frame(frame: pl.DataFrame, *, side: str) -> None:
