@@ -29,7 +29,7 @@ def score_candidates_batch(batch: pa.RecordBatch, index: EntityIndex) -> pa.Reco
         return pa.RecordBatch.from_pylist([], schema=pairs_arrow_schema())
     if "id" in frame.columns:
         frame = frame.with_columns(pl.col("id").cast(pl.String))
-    pairs = index.link(frame)
+    pairs = index.link(frame, workers=1)  # the engine parallelises; never fork inside its workers
     table = pairs.to_arrow().cast(pairs_arrow_schema())
     batches = table.to_batches()
     if not batches:
