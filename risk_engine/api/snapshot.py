@@ -366,13 +366,10 @@ def load_snapshot(path: Path) -> FrameSnapshot:
 
 
 def _first_value(frame: pl.DataFrame, column: str) -> Any:
-    if column not in frame.columns or frame.height == 0:
+    if column not in frame.columns:
         return None
-    return (
-        frame.get_column(column).drop_nulls().head(1).to_list()[0]
-        if frame[column].null_count() < frame.height
-        else None
-    )
+    values = frame.get_column(column).drop_nulls()
+    return values[0] if len(values) else None
 
 
 def _matcher_for(entities: pl.DataFrame, path: Path) -> Matcher:
