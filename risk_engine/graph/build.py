@@ -155,7 +155,11 @@ def aggregate_trade(
     cols = set(trade.columns)
     value = pl.col("value_usd") if "value_usd" in cols else pl.lit(None, dtype=pl.Float64)
     weight = pl.col("weight_kg") if "weight_kg" in cols else pl.lit(None, dtype=pl.Float64)
-    hs_raw = pl.col("hs_code").cast(pl.String) if "hs_code" in cols else pl.lit(None, dtype=pl.String)
+    key_columns = {
+        "src": shipper_key,
+        "dst": consignee_key,
+        "hs_code": "hs_code" if "hs_code" in cols else None,
+    }
     recent_from = _months_before(as_of, BOL_RECENT_MONTHS)
 
     def clean(x: pl.Expr) -> pl.Expr:
@@ -165,30 +169,22 @@ def aggregate_trade(
     # Stage 1 groups the raw rows by the raw HS code: only cheap per-row work (a date filter, numeric
     # cleaning) touches all rows; the string checks (HS4, unresolved parties, self-loops) then run on the
     # far fewer groups, and stage 2 merges HS6 codes into their HS4 heading.
-    lanes = (
+    rows = (
         trade.lazy()
         .select(
-            pl.col(shipper_key).cast(pl.String).alias("src"),
-            pl.col(consignee_key).cast(pl.String).alias("dst"),
-            hs_raw.alias("hs_code"),
+            *(_key_column(column, None).alias(name) for name, column in key_columns.items()),
             pl.col("date"),
             clean(value).alias("value_usd"),
             clean(weight).alias("weight_kg"),
         )
+        .with_row_index("__ix")
         .filter(pl.col("date") <= as_of)
-        .group_by("src", "dst", "hs_code")
-        .agg(
-            pl.len().cast(pl.Int64).alias("n_shipments"),
-            pl.col("value_usd").sum().alias("value_usd"),
-            pl.col("value_usd").count().cast(pl.Int64).alias("n_value"),
-            pl.col("weight_kg").sum().alias("weight_kg"),
-            pl.col("weight_kg").count().cast(pl.Int64).alias("n_weight"),
-            pl.col("date").min().alias("first_date"),
-            pl.col("date").max().alias("last_date"),
-            (pl.col("date") >= recent_from).sum().cast(pl.Int64).alias("n_recent"),
-        )
-        .collect(engine="streaming")
     )
+    lanes = _lanes_by_hashed_key(trade, key_columns, rows, recent_from)
+    if lanes is None:  # two different lanes share both 64-bit hashes: group by the strings themselves
+        lanes = (
+            rows.group_by("src", "dst", "hs_code").agg(*_lane_totals(recent_from)).collect(engine="streaming")
+        )
     # the issues report uses the lanes to avoid string work over every row when nothing is wrong
     loop_ids = lanes.filter(pl.col("src") == pl.col("dst"))["src"].unique()
     seen_codes = lanes["hs_code"].drop_nulls().unique()
@@ -224,6 +220,71 @@ def aggregate_trade(
             _trade_issues(trade, shipper_key, consignee_key, as_of, known_hs4, file, loop_ids, seen_codes)
         )
     return out
+
+
+_LANE_KEY = ("src", "dst", "hs_code")
+# Two independent seeds: a lane is identified by one 64-bit hash and checked with the other.
+_KEY_SEED, _CHECK_SEED = 0x5EED_0001, 0x5EED_0002
+
+
+def _lane_totals(recent_from: date) -> list[pl.Expr]:
+    return [
+        pl.len().cast(pl.Int64).alias("n_shipments"),
+        pl.col("value_usd").sum().alias("value_usd"),
+        pl.col("value_usd").count().cast(pl.Int64).alias("n_value"),
+        pl.col("weight_kg").sum().alias("weight_kg"),
+        pl.col("weight_kg").count().cast(pl.Int64).alias("n_weight"),
+        pl.col("date").min().alias("first_date"),
+        pl.col("date").max().alias("last_date"),
+        (pl.col("date") >= recent_from).sum().cast(pl.Int64).alias("n_recent"),
+    ]
+
+
+def _key_column(column: str | None, rows: pl.Series | None) -> pl.Expr:
+    """A key column as strings (null when absent), optionally only at ``rows``.
+
+    Gathering before the cast casts a non-string column once per lane, not once per row.
+    """
+    if column is None:
+        return pl.lit(None, dtype=pl.String)
+    key = pl.col(column) if rows is None else pl.col(column).gather(rows)
+    return key.cast(pl.String)
+
+
+def _lane_hash(seed: int) -> pl.Expr:
+    # null flags make a null key and any string hash differently whatever the hash does with nulls
+    return pl.struct(*_LANE_KEY, *(pl.col(c).is_null().alias(f"__null_{c}") for c in _LANE_KEY)).hash(seed)
+
+
+def _lanes_by_hashed_key(
+    trade: pl.DataFrame, key_columns: dict[str, str | None], rows: pl.LazyFrame, recent_from: date
+) -> pl.DataFrame | None:
+    """Stage-1 lanes grouped by a 64-bit hash of (src, dst, hs_code) instead of the three strings.
+
+    Hashing three strings per row and grouping on one integer costs about half of a three-string
+    group-by; the strings are then gathered once per lane from its first row. A second hash with an
+    independent seed must be constant inside every group; if it is not (a 64-bit collision), the
+    caller falls back to the exact string group-by, so a result is never merged across lanes unless
+    both 64-bit hashes collide.
+    """
+    grouped = (
+        rows.group_by(_lane_hash(_KEY_SEED).alias("__key"))
+        .agg(
+            *_lane_totals(recent_from),
+            pl.col("__ix").min().alias("__ix"),
+            _lane_hash(_CHECK_SEED).min().alias("__check_min"),
+            _lane_hash(_CHECK_SEED).max().alias("__check_max"),
+        )
+        .collect(engine="streaming")
+    )
+    if (grouped["__check_min"] != grouped["__check_max"]).any():
+        return None
+    # in first-row order the lane keys are one gather from the input, placed side by side (no join)
+    grouped = grouped.drop("__key", "__check_min", "__check_max").sort("__ix")
+    lane_keys = trade.select(
+        _key_column(column, grouped["__ix"]).alias(name) for name, column in key_columns.items()
+    )
+    return grouped.drop("__ix").hstack(lane_keys.get_columns())
 
 
 def _bol_shares(edges: pl.LazyFrame) -> pl.LazyFrame:

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from risk_engine.errors import InputError
 from risk_engine.graph.build import (
@@ -299,3 +300,153 @@ def test_unknown_countries_and_products_are_reported_and_grouped_conservatively(
     assert sum("product (HS4) unknown" in r for r in reasons) == 1
     groups = dict(zip(g.edges["src"], g.edges["group"], strict=True))
     assert groups["a"] == groups["b"] != groups["c"]
+
+
+def reference_aggregate_trade(
+    trade: pl.DataFrame, *, as_of: date, known_hs4: frozenset[str] | None
+) -> pl.DataFrame:
+    """The edges of aggregate_trade before lane keys were hashed: a plain group-by on the three strings."""
+    from risk_engine.graph.build import (
+        BOL_RECENT_MONTHS,
+        _bol_confidence,
+        _bol_shares,
+        _hs4_expr,
+        _months_before,
+    )
+
+    recent_from = _months_before(as_of, BOL_RECENT_MONTHS)
+
+    def clean(x: pl.Expr) -> pl.Expr:
+        x = x.cast(pl.Float64)
+        return pl.when(x.is_finite() & (x >= 0)).then(x)
+
+    lanes = (
+        trade.lazy()
+        .select(
+            pl.col("shipper_entity_id").cast(pl.String).alias("src"),
+            pl.col("consignee_entity_id").cast(pl.String).alias("dst"),
+            pl.col("hs_code").cast(pl.String),
+            pl.col("date"),
+            clean(pl.col("value_usd")).alias("value_usd"),
+            clean(pl.col("weight_kg")).alias("weight_kg"),
+        )
+        .filter(pl.col("date") <= as_of)
+        .group_by("src", "dst", "hs_code")
+        .agg(
+            pl.len().cast(pl.Int64).alias("n_shipments"),
+            pl.col("value_usd").sum().alias("value_usd"),
+            pl.col("value_usd").count().cast(pl.Int64).alias("n_value"),
+            pl.col("weight_kg").sum().alias("weight_kg"),
+            pl.col("weight_kg").count().cast(pl.Int64).alias("n_weight"),
+            pl.col("date").min().alias("first_date"),
+            pl.col("date").max().alias("last_date"),
+            (pl.col("date") >= recent_from).sum().cast(pl.Int64).alias("n_recent"),
+        )
+        .collect(engine="streaming")
+    )
+    lanes = lanes.filter(
+        pl.col("src").is_not_null() & pl.col("dst").is_not_null() & (pl.col("src") != pl.col("dst"))
+    )
+    edges = (
+        lanes.lazy()
+        .with_columns(_hs4_expr("hs_code", known_hs4).alias("hs4"))
+        .group_by("src", "dst", "hs4")
+        .agg(
+            pl.col("n_shipments").sum(),
+            pl.col("value_usd").sum(),
+            pl.col("n_value").sum(),
+            pl.col("weight_kg").sum(),
+            pl.col("n_weight").sum(),
+            pl.col("first_date").min(),
+            pl.col("last_date").max(),
+            pl.col("n_recent").sum(),
+        )
+        .with_columns(
+            pl.when(pl.col("n_value") > 0).then(pl.col("value_usd")).alias("value_usd"),
+            pl.when(pl.col("n_weight") > 0).then(pl.col("weight_kg")).alias("weight_kg"),
+        )
+    )
+    edges = _bol_shares(edges)
+    edges = edges.with_columns(_bol_confidence(as_of).alias("confidence"), pl.lit("bol").alias("source"))
+    return edges.select(pl.col(name).cast(dtype) for name, dtype in EDGE_SCHEMA.items()).collect()
+
+
+def random_trade(seed: int, rows: int = 4000) -> pl.DataFrame:
+    """Messy shipments over few entities: repeated lanes, self-loops, unresolved parties, bad HS codes and dates."""
+    rng = np.random.default_rng(seed)
+    ids = np.array([f"e{i}" for i in range(30)] + ["", "E0", "e 0"], dtype=object)
+    codes = np.array(
+        ["520811", "5208", "520812", "6109", "610910", "52", "", "abcd", "+123", "0101", "x"], dtype=object
+    )
+
+    def maybe_null(values: np.ndarray, p: float) -> list[object]:
+        return [None if drop else v for v, drop in zip(values, rng.random(len(values)) < p, strict=True)]
+
+    value = rng.lognormal(5.0, 2.0, rows)
+    value[rng.random(rows) < 0.05] = np.nan
+    value[rng.random(rows) < 0.05] *= -1
+    weight = rng.lognormal(3.0, 1.0, rows)
+    weight[rng.random(rows) < 0.3] = np.nan
+    days = rng.integers(-4000, 400, rows)
+    return pl.DataFrame(
+        {
+            "row": np.arange(2, rows + 2),
+            "shipper_entity_id": maybe_null(rng.choice(ids, rows), 0.05),
+            "consignee_entity_id": maybe_null(rng.choice(ids, rows), 0.05),
+            "hs_code": maybe_null(rng.choice(codes, rows), 0.05),
+            "date": maybe_null(np.array([AS_OF + timedelta(days=int(d)) for d in days], dtype=object), 0.02),
+            "value_usd": maybe_null(value, 0.1),
+            "weight_kg": weight,
+        },
+        schema_overrides={"date": pl.Date, "value_usd": pl.Float64},
+    )
+
+
+def sorted_edges(edges: pl.DataFrame) -> pl.DataFrame:
+    return edges.sort("src", "dst", "hs4", nulls_last=True)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("known_hs4", [None, frozenset({"5208", "6109"})])
+def test_aggregate_trade_matches_the_plain_string_group_by(
+    seed: int, known_hs4: frozenset[str] | None
+) -> None:
+    trade = random_trade(seed)
+    expected = sorted_edges(reference_aggregate_trade(trade, as_of=AS_OF, known_hs4=known_hs4))
+    got = sorted_edges(aggregate_trade(trade, as_of=AS_OF, known_hs4=known_hs4))
+    assert expected.height > 50
+    # sums may add the same numbers in another order: floats agree to rounding, everything else exactly
+    assert_frame_equal(got, expected, check_exact=False, rel_tol=1e-12, abs_tol=0.0)
+    assert_frame_equal(got.drop(pl.selectors.float()), expected.drop(pl.selectors.float()), check_exact=True)
+
+
+def test_aggregate_trade_falls_back_to_strings_when_lane_hashes_collide(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import risk_engine.graph.build as build
+
+    hashed = build._lane_hash
+    # every row gets the same lane key: the check hash must notice and the string group-by take over
+    monkeypatch.setattr(
+        build,
+        "_lane_hash",
+        lambda seed: (pl.col("__ix") * 0).cast(pl.UInt64) if seed == build._KEY_SEED else hashed(seed),
+    )
+    trade = random_trade(7)
+    expected = sorted_edges(reference_aggregate_trade(trade, as_of=AS_OF, known_hs4=None))
+    got = sorted_edges(aggregate_trade(trade, as_of=AS_OF))
+    assert_frame_equal(got, expected, check_exact=False, rel_tol=1e-12, abs_tol=0.0)
+
+
+def test_aggregate_trade_handles_no_usable_rows_and_absent_hs_column() -> None:
+    trade = random_trade(3, rows=50)
+    assert aggregate_trade(trade.head(0), as_of=AS_OF).height == 0
+    no_hs = trade.drop("hs_code")
+    got = sorted_edges(aggregate_trade(no_hs, as_of=AS_OF))
+    expected = sorted_edges(
+        reference_aggregate_trade(
+            no_hs.with_columns(pl.lit(None, pl.String).alias("hs_code")), as_of=AS_OF, known_hs4=None
+        )
+    )
+    assert got["hs4"].is_null().all() and got.height > 0
+    assert_frame_equal(got, expected, check_exact=False, rel_tol=1e-12, abs_tol=0.0)
