@@ -125,7 +125,9 @@ def main() -> None:
     before, after = (results[name].sort(key, nulls_last=True) for name in ("before", "after"))
     floats = [c for c, t in before.schema.items() if t == pl.Float64]
     exact = before.drop(floats).equals(after.drop(floats))
-    worst = max((((after[c] - before[c]).abs() / before[c].abs()).fill_nan(0.0).max() or 0.0) for c in floats)
+    worst = max(
+        float(((after[c] - before[c]).abs() / before[c].abs()).fill_nan(0.0).max() or 0.0) for c in floats
+    )
     print(
         f"before vs after, sorted: non-float columns identical: {exact}; "
         f"float columns max relative difference {worst:.1e} (summation order)"
