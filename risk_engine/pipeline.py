@@ -1103,7 +1103,7 @@ def score_supply_graph(
     if inputs.audits is not None and inputs.audits.height:
         audits = audits_with_entities(inputs.audits, resolved.mentions)
     hits = resolved.enforcement_hits if resolved.enforcement_hits.height else None
-    country_index = inputs.reference.get("country_index")
+    country_index, reference = user_reference(inputs.reference)
     tables = score_graph(
         FrameGraph(graph_frames["nodes"], graph_frames["edges"]),
         audits=audits,
@@ -1111,12 +1111,29 @@ def score_supply_graph(
         methodology=method,
         as_of=as_of,
         country_index=country_index,
+        reference=reference,
     )
     return {
         "scores": tables.scores.sort("entity_id"),
         "explanations": tables.explanations.sort("entity_id"),
         "issues": tables.issues.cast(REJECTS_SCHEMA),  # type: ignore[arg-type]
     }
+
+
+def user_reference(frames: Mapping[str, pl.DataFrame]) -> tuple[pl.DataFrame | None, Any]:
+    """The scoring inputs from user-supplied reference frames: a GSI table or a newer TVPRA list.
+
+    ``gsi`` switches the country index to the GSI formula (the run's versions then say ``gsi``);
+    ``tvpra`` replaces the shipped TVPRA table; ``country_index`` is a prepared index used as given.
+    """
+    from risk_engine.reference import country_index_from_gsi, load_countries
+    from risk_engine.scoring.inherent import load_inherent_reference
+
+    country_index = frames.get("country_index")
+    if country_index is None and "gsi" in frames:
+        country_index = country_index_from_gsi(frames["gsi"], countries=load_countries())
+    reference = load_inherent_reference(tvpra_override=frames["tvpra"]) if "tvpra" in frames else None
+    return country_index, reference
 
 
 def assemble_tables(
