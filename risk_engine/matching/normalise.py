@@ -56,6 +56,9 @@ _UNAMBIGUOUS_ANYWHERE = frozenset(
 )
 
 _PUNCT_RE = re.compile(r"(?:[^\w\s&\x01]|_)+")
+# Dotted abbreviations written without spaces ("d.s.m.", "n.v.", "b.v"): joined before punctuation goes,
+# so that "D.S.M. N.V." gives "dsm nv", not one run of five letters.
+_DOTTED_RE = re.compile(r"(?<![^\W_])[^\W\d_](?:\.[^\W\d_])+\.?(?![^\W_])")
 
 
 def _is_cjk(ch: str) -> bool:
@@ -102,9 +105,11 @@ def clean_text(text: str | None) -> str:
     # Apostrophes inside words join ("o'neil" -> "oneil"); every other punctuation mark (brackets,
     # dots, commas, underscores) separates tokens; dotted abbreviations are re-joined later.
     s = s.replace("'", "").replace("\u2019", "")
+    if "." in s:
+        s = _DOTTED_RE.sub(lambda m: " " + m.group(0).replace(".", "") + " ", s)
     s = _PUNCT_RE.sub(" ", s)
     if "&" in s:
-        s = s.replace("&", " & ")
+        s = s.replace("&", " and ")  # "Johnson & Johnson" and "Johnson and Johnson" read the same
     return " ".join(s.split())
 
 
@@ -234,6 +239,7 @@ class NormalisedName:
     legal_forms: tuple[LegalForm, ...]
     branch: str = ""  # trailing branch/plant marker removed from ``core`` ("dongguan branch", "plant 2")
     truncated: bool = False
+    qualifier: str = ""  # what followed the legal form after a comma ("hertogenbosch nl"), not in ``core``
 
     @property
     def key(self) -> str:
@@ -346,6 +352,52 @@ def _strip_legal_forms(
     return kept, found, branch
 
 
+def _only_legal_forms(words: list[str], vocab: _LegalVocabulary) -> bool:
+    """True when ``words`` is a sequence of legal forms and nothing else ("ltd", "co ltd")."""
+    end = len(words)
+    while end > 0:
+        if words[end - 1] in ("and", "&"):
+            end -= 1
+            continue
+        for k in vocab.by_last.get(words[end - 1], ()):
+            if k <= end and tuple(words[end - k : end]) in vocab.forms:
+                end -= k
+                break
+        else:
+            return False
+    return True
+
+
+def _split_qualifier(name: str, vocab: _LegalVocabulary) -> tuple[str, str]:
+    """Split "AMP-Holland B.V., Hertogenbosch, NL" into the name and what follows its legal form.
+
+    Registers often append a seat or location after the legal form and a comma. The split happens at
+    the last comma that follows a legal form when what comes after is neither only legal forms
+    ("Co., Ltd.") nor a branch or plant marker (those are kept for the branch logic).
+    """
+    if "," not in name:
+        return name, ""
+    parts = name.split(",")
+    for i in range(len(parts) - 1, 0, -1):
+        head_words = [t for t, _ in _tokens_with_script(clean_text(",".join(parts[:i])))]
+        if len(head_words) < 2:
+            continue
+        last = head_words[-1]
+        if not any(
+            k < len(head_words) and tuple(head_words[-k:]) in vocab.forms for k in vocab.by_last.get(last, ())
+        ):
+            continue
+        rest_words = [t for t, _ in _tokens_with_script(clean_text(",".join(parts[i:])))]
+        if not rest_words or _only_legal_forms(rest_words, vocab):
+            continue
+        if rest_words[-1] in _BRANCH_WORDS or (
+            len(rest_words) > 1 and rest_words[-1].isdigit() and rest_words[-2] in _BRANCH_WORDS
+        ):
+            return name, ""
+        return ",".join(parts[:i]), " ".join(rest_words)
+    return name, ""
+
+
 def _join_cjk_runs(toks: list[tuple[str, bool]]) -> list[str]:
     out: list[str] = []
     run: list[str] = []
@@ -367,11 +419,14 @@ def normalise_name(name: str | None) -> NormalisedName:
     """Normalise one company name (see the module docstring for the steps)."""
     original = name or ""
     truncated = len(original) > MAX_NAME_CHARS
-    cleaned = clean_text(original[:MAX_NAME_CHARS])
-    toks = _tokens_with_script(cleaned)
-    kept, forms, branch = _strip_legal_forms(toks, legal_vocabulary())
+    vocab = legal_vocabulary()
+    head, qualifier = _split_qualifier(original[:MAX_NAME_CHARS], vocab)
+    toks = _tokens_with_script(clean_text(head))
+    kept, forms, branch = _strip_legal_forms(toks, vocab)
     core_tokens = _join_cjk_runs(kept)
-    text = " ".join(_join_cjk_runs(toks))
+    if len(core_tokens) > 1 and core_tokens[0] == "the":
+        core_tokens = core_tokens[1:]  # "The Coca-Cola Company" is "Coca-Cola Company"
+    text = " ".join(_join_cjk_runs(_tokens_with_script(clean_text(original[:MAX_NAME_CHARS]))))
     core = " ".join(core_tokens)
     tokens = tuple(t for t in core_tokens if t not in STOPWORDS) or tuple(core_tokens)
     return NormalisedName(
@@ -382,6 +437,7 @@ def normalise_name(name: str | None) -> NormalisedName:
         legal_forms=tuple(forms),
         branch=branch,
         truncated=truncated,
+        qualifier=qualifier,
     )
 
 

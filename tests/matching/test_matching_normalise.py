@@ -66,8 +66,29 @@ def test_long_name_is_truncated_not_rejected() -> None:
 
 
 def test_dotted_abbreviations_join() -> None:
-    assert clean_text("S.A. de C.V.") == "s a de c v"
+    assert clean_text("S.A. de C.V.") == "sa de cv"
     assert normalise_name("A.B.C. Textiles").tokens == ("abc", "textiles")
+    # Each dotted group joins on its own: the legal form is not glued to the initials.
+    assert normalise_name("D.S.M. N.V.").core == "dsm"
+    assert normalise_name("NXP B.V").key == normalise_name("NXP , B.V.").key == "nxp"
+
+
+def test_ampersand_reads_as_and_and_leading_article_goes() -> None:
+    assert normalise_name("Johnson & Johnson").core == normalise_name("Johnson and Johnson").core
+    assert normalise_name("The Coca-Cola Company").core == normalise_name("Coca-Cola Company").core
+    assert normalise_name("The").core == "the"
+
+
+def test_seat_after_legal_form_is_a_qualifier_not_the_name() -> None:
+    n = normalise_name("AMP-Holland B.V., Hertogenbosch, NL")
+    assert (n.core, n.legal_form, n.qualifier) == ("amp holland", "bv", "hertogenbosch nl")
+    m = normalise_name("Quanzhou Xinxing Footwear Co., Ltd, Quanzhou City")
+    assert (m.core, m.legal_form, m.qualifier) == ("quanzhou xinxing footwear", "co ltd", "quanzhou city")
+    # Commas inside the legal form, names with commas and no form, and branches are left alone.
+    assert normalise_name("XYZ Co., Ltd.").qualifier == ""
+    assert normalise_name("Smith, Jones & Co.").core == "smith jones"
+    b = normalise_name("XYZ Co., Ltd., Dongguan Branch")
+    assert (b.core, b.branch, b.qualifier) == ("xyz", "dongguan branch", "")
 
 
 def test_address_abbreviations() -> None:
