@@ -735,8 +735,14 @@ def suppliers_with_entities(suppliers: pl.DataFrame, mentions: pl.DataFrame) -> 
 # --- versions and notes -------------------------------------------------------------------------------
 
 
-def collect_versions(methodology: str = "fl-v1") -> dict[str, str]:
-    """Engine, methodology parameters, reference pack and matcher model versions, for run ids and rows."""
+def collect_versions(
+    methodology: str = "fl-v1", *, reference: Mapping[str, pl.DataFrame] | None = None
+) -> dict[str, str]:
+    """Engine, methodology parameters, reference pack, country index and matcher model versions.
+
+    They go into the run id, every scores row and the manifest. ``reference`` are the user-supplied
+    reference frames of the run (``ScreenInputs.reference``): they decide which country index runs.
+    """
     from risk_engine import __version__
     from risk_engine.scoring.registry import get_methodology
 
@@ -753,8 +759,31 @@ def collect_versions(methodology: str = "fl-v1") -> dict[str, str]:
         versions["reference"] = str(manifest().get("pack_version", "unknown"))
     except Exception:  # a missing pack is reported by the scoring stage with its own error
         versions["reference"] = "unavailable"
+    versions["country_index"] = country_index_version(reference or {})
     versions["model"] = _model_version()
     return versions
+
+
+def country_index_version(frames: Mapping[str, pl.DataFrame]) -> str:
+    """Which country index the score stage runs, named as scoring names it in every explanation.
+
+    ``gsi`` for a user-supplied GSI table (or a prepared index built from one), ``user`` for another
+    prepared index, else the shipped index's own version (its ``index_version`` column).
+    """
+    prepared = frames.get("country_index")
+    if prepared is not None:
+        return "gsi" if "gsi_components" in prepared.columns else "user"
+    if "gsi" in frames:
+        return "gsi"
+    try:
+        from risk_engine.reference import load_country_index
+
+        shipped = load_country_index()
+    except Exception:  # a missing pack is reported by the scoring stage with its own error
+        return "unavailable"
+    if "index_version" in shipped.columns and shipped.height:
+        return str(shipped.get_column("index_version")[0])
+    return "shipped"
 
 
 def _model_version() -> str:
@@ -854,7 +883,7 @@ def screen(
     method = get_methodology(methodology)
     _check_inputs(inputs)
     evaluated = evaluation_date(inputs, as_of)
-    versions = collect_versions(methodology)
+    versions = collect_versions(methodology, reference=inputs.reference)
     timings: dict[str, float] = {}
 
     def resolve() -> tuple[dict[str, pl.DataFrame], dict[str, Any], str]:

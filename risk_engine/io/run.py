@@ -300,7 +300,7 @@ def run_screen(
         raise InputError(msg)
     engine_name: Engine = "spark" if engine == "spark" else "local"
     evaluated = evaluation_date(loaded.inputs, as_of)
-    versions = collect_versions(methodology)
+    versions = collect_versions(methodology, reference=loaded.inputs.reference)
     # The engine is not part of the run id: both engines must produce the same tables.
     parameters = {"methodology": methodology, "as_of": evaluated.isoformat()}
     run_id = compute_run_id(inputs=loaded.hashes, parameters=parameters, versions=versions)
