@@ -9,6 +9,7 @@ limits can be tested against a snapshot built from tiny frames.
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ from typing import Any, Protocol
 import polars as pl
 
 from risk_engine.errors import RunError
+
+log = logging.getLogger("risk_engine.api.snapshot")
 
 BANDS = ("low", "medium", "high", "critical")
 MAX_CANDIDATES = 5
@@ -330,8 +333,12 @@ def require_columns(frame: pl.DataFrame, columns: Sequence[str], *, file: str) -
         raise RunError(msg)
 
 
-def load_snapshot(path: Path) -> FrameSnapshot:
-    """Open a complete snapshot directory: scores, explanations, and a matcher over its entities."""
+def load_snapshot(path: Path, *, matcher: Matcher | None = None) -> FrameSnapshot:
+    """Open a complete snapshot directory: scores, explanations, and a matcher over its entities.
+
+    ``matcher`` (an index already loaded, e.g. by ``serve``'s parent process) replaces the snapshot's
+    own; otherwise the saved index in ``DIR/entity_index`` is loaded, or built and saved.
+    """
     path = Path(path)
     if not (path / "_SUCCESS").exists():
         msg = f"{path}: not a complete snapshot (no _SUCCESS); run a screen into it first"
@@ -343,7 +350,8 @@ def load_snapshot(path: Path) -> FrameSnapshot:
     entities = pl.read_parquet(entities_file) if entities_file.exists() else scores
     explanations_file = path / "explanations.parquet"
     explanations = pl.read_parquet(explanations_file) if explanations_file.exists() else None
-    matcher = _matcher_for(entities, path)
+    if matcher is None:
+        matcher = _matcher_for(entities, path)
     methodology = str(manifest.get("methodology") or _first_value(scores, "methodology") or "fl-v1")
     info = SnapshotInfo(
         snapshot_id=str(manifest.get("run_id") or manifest.get("snapshot_id") or path.name),
@@ -372,19 +380,90 @@ def _first_value(frame: pl.DataFrame, column: str) -> Any:
     return values[0] if len(values) else None
 
 
-def _matcher_for(entities: pl.DataFrame, path: Path) -> Matcher:
+INDEX_DIR = "entity_index"
+
+
+def entities_file(path: Path) -> Path:
+    """The table of a snapshot the matcher indexes: ``entities.parquet``, else ``scores.parquet``."""
+    entities = Path(path) / "entities.parquet"
+    return entities if entities.exists() else Path(path) / "scores.parquet"
+
+
+def index_source(path: Path) -> dict[str, str]:
+    """What a snapshot's saved index must have been built from (file name and sha256)."""
+    import hashlib
+
+    file = entities_file(path)
+    digest = hashlib.sha256()
+    with open(file, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return {"file": file.name, "sha256": digest.hexdigest()}
+
+
+def index_dirs(path: Path, data_dir: Path | None = None) -> list[Path]:
+    """Where a snapshot's index is saved: in the snapshot, else (read-only snapshot) the data directory."""
+    dirs = [Path(path) / INDEX_DIR]
+    if data_dir is not None:
+        dirs.append(Path(data_dir) / "indexes" / Path(path).resolve().name)
+    return dirs
+
+
+def load_saved_index(
+    path: Path, *, data_dir: Path | None = None, source: dict[str, str] | None = None
+) -> Any:
+    """The snapshot's saved ``EntityIndex`` when one matches the snapshot and the code, else None.
+
+    Reads with pyarrow and numpy only (no polars), so a server may call it before forking workers.
+    """
+    from risk_engine.matching.index import EntityIndex
+    from risk_engine.matching.index_store import IndexArtifactError
+
+    source = source or index_source(path)
+    for saved in index_dirs(path, data_dir):
+        if not saved.exists():
+            continue
+        try:
+            return EntityIndex.load(saved, source=source)
+        except IndexArtifactError as exc:
+            log.warning("not using the saved entity index: %s", exc)
+    return None
+
+
+def build_snapshot_index(
+    path: Path, *, data_dir: Path | None = None, entities: pl.DataFrame | None = None
+) -> Any:
+    """Build the snapshot's ``EntityIndex`` and save it (in the snapshot, else in the data directory)."""
     from risk_engine.matching.index import EntityIndex
 
-    ref = entities
+    path = Path(path)
+    source = index_source(path)
+    ref = pl.read_parquet(entities_file(path)) if entities is None else entities
     if "id" not in ref.columns and "entity_id" in ref.columns:
         ref = ref.rename({"entity_id": "id"})
-    saved = path / "entity_index"
-    load = getattr(EntityIndex, "load", None)
-    if saved.exists() and load is not None:
-        index: Matcher = load(saved)
-        return index
-    built: Matcher = EntityIndex.build(ref)
-    return built
+    index = EntityIndex.build(ref)
+    for target in index_dirs(path, data_dir):
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            index.save(target, source=source)
+            log.info("saved the entity index of %s in %s", path, target)
+            break
+        except OSError as exc:
+            log.warning("could not save the entity index in %s: %s", target, exc)
+    return index
+
+
+def prepare_snapshot_index(path: Path, *, data_dir: Path | None = None) -> None:
+    """Make sure a current saved index exists for the snapshot (what a snapshot writer calls)."""
+    if load_saved_index(path, data_dir=data_dir) is None:
+        build_snapshot_index(path, data_dir=data_dir)
+
+
+def _matcher_for(entities: pl.DataFrame, path: Path) -> Matcher:
+    index: Matcher | None = load_saved_index(path)
+    if index is None:
+        index = build_snapshot_index(path, entities=entities)
+    return index
 
 
 def _unmatched_scorer() -> UnmatchedScorer | None:
@@ -431,4 +510,5 @@ def build_fixture_snapshot(data_dir: Path) -> Path:
     if code != 0 or not (out / "_SUCCESS").exists():
         msg = f"building the demo snapshot in {out} failed (exit code {code})"
         raise RunError(msg)
+    prepare_snapshot_index(out)
     return out

@@ -176,6 +176,31 @@ class EntityIndex:
     def __len__(self) -> int:
         return len(self.ref)
 
+    # -- persistence -----------------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike[str], *, source: dict[str, Any] | None = None) -> None:
+        """Write the index to the directory ``path`` (see ``risk_engine.matching.index_store``)."""
+        from pathlib import Path
+
+        from risk_engine.matching.index_store import save_index
+
+        save_index(self, Path(path), source=source)
+
+    @classmethod
+    def load(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        model: MatchModel | None = None,
+        source: dict[str, Any] | None = None,
+    ) -> EntityIndex:
+        """Load a saved index; ``IndexArtifactError`` when it is missing, corrupt or stale."""
+        from pathlib import Path
+
+        from risk_engine.matching.index_store import load_index
+
+        return load_index(Path(path), model=model, source=source)
+
     # -- linking ---------------------------------------------------------------------------------
 
     def _identifier_pairs(self, q: PreparedRecords) -> tuple[np.ndarray, np.ndarray]:
