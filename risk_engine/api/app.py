@@ -17,11 +17,11 @@ from risk_engine.api.auth import KeyAuthenticator
 from risk_engine.api.batching import ResolveBatcher
 from risk_engine.api.db import make_engine, migrate, session_factory, utcnow
 from risk_engine.api.jobs import JobRunner
-from risk_engine.api.limits import EdgeLimitsMiddleware, RateLimiter
+from risk_engine.api.limits import EdgeLimitsMiddleware, Limiter, RateLimiter
 from risk_engine.api.problems import install_problem_handlers
 from risk_engine.api.repository import fail_stale_lists
 from risk_engine.api.routes import ApiState, router
-from risk_engine.api.snapshot import Snapshot
+from risk_engine.api.snapshot import Matcher, Snapshot
 from risk_engine.config import Settings, load_settings
 
 log = logging.getLogger("risk_engine.api")
@@ -37,8 +37,19 @@ Every error is an RFC 9457 problem document. A score is a prioritisation signal 
 never a finding that forced labour exists."""
 
 
-def create_app(settings: Settings, *, snapshot: Snapshot | None = None) -> FastAPI:
-    """Build the API for ``settings``; ``snapshot`` replaces the configured one (tests, embedding)."""
+def create_app(
+    settings: Settings,
+    *,
+    snapshot: Snapshot | None = None,
+    matcher: Matcher | None = None,
+    limiter: Limiter | None = None,
+) -> FastAPI:
+    """Build the API for ``settings``.
+
+    ``snapshot`` replaces the configured one (tests, embedding); ``matcher`` is an entity index already
+    loaded for the configured snapshot (``serve`` loads it once, before forking its workers);
+    ``limiter`` is a rate limiter shared by the workers of one server.
+    """
     workers = max(1, int(settings.extra.get("workers", "1")))
 
     @contextlib.asynccontextmanager
@@ -52,8 +63,9 @@ def create_app(settings: Settings, *, snapshot: Snapshot | None = None) -> FastA
             settings=settings,
             sessions=sessions,
             auth=KeyAuthenticator(sessions),
-            # Each worker process keeps its own buckets, so each gets its share of the budget.
-            limiter=RateLimiter(max(1, settings.rate_limit_per_minute // workers)),
+            # Without a shared limiter each worker process keeps its own buckets, so each gets its
+            # share of the budget.
+            limiter=limiter or RateLimiter(max(1, settings.rate_limit_per_minute // workers)),
             audit=AuditBuffer(sessions),
             jobs=JobRunner(
                 sessions=sessions,
@@ -67,7 +79,7 @@ def create_app(settings: Settings, *, snapshot: Snapshot | None = None) -> FastA
         if state.snapshot is None:
             from risk_engine.api.snapshot import open_configured_snapshot
 
-            state.snapshot = await asyncio.to_thread(open_configured_snapshot, settings)
+            state.snapshot = await asyncio.to_thread(open_configured_snapshot, settings, matcher=matcher)
         stop = asyncio.Event()
         flusher = asyncio.create_task(state.audit.run(stop))
         try:

@@ -23,7 +23,7 @@ from risk_engine.api.auth import QUERY_CREDENTIAL_NAMES, KeyAuthenticator, Princ
 from risk_engine.api.batching import ResolveBatcher
 from risk_engine.api.db import as_utc, utcnow
 from risk_engine.api.jobs import JobRunner
-from risk_engine.api.limits import RateLimiter
+from risk_engine.api.limits import Limiter
 from risk_engine.api.models import Match, SupplierList
 from risk_engine.api.problems import (
     IdempotencyKeyReusedError,
@@ -80,7 +80,7 @@ class ApiState:
     settings: Settings
     sessions: sessionmaker[Session]
     auth: KeyAuthenticator
-    limiter: RateLimiter
+    limiter: Limiter
     audit: AuditBuffer
     jobs: JobRunner
     batcher: ResolveBatcher

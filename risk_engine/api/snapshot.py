@@ -495,9 +495,9 @@ def resolve_snapshot_dir(settings: Any) -> Path:
     return build_fixture_snapshot(Path(settings.data_dir))
 
 
-def open_configured_snapshot(settings: Any) -> FrameSnapshot:
-    """Load the snapshot ``resolve_snapshot_dir`` picks."""
-    return load_snapshot(resolve_snapshot_dir(settings))
+def open_configured_snapshot(settings: Any, *, matcher: Matcher | None = None) -> FrameSnapshot:
+    """Load the snapshot ``resolve_snapshot_dir`` picks (with ``matcher`` when already loaded)."""
+    return load_snapshot(resolve_snapshot_dir(settings), matcher=matcher)
 
 
 def build_fixture_snapshot(data_dir: Path) -> Path:

@@ -52,6 +52,8 @@ SEMANTIC_422 = {
     ("POST", "/v1/score"),
     ("GET", "/v1/lists/{list_id}/results"),
     ("GET", "/v1/matches"),
+    # A reason of only whitespace ("\u0085") is schema-valid (minLength 1) but stripped, then refused.
+    ("POST", "/v1/matches/{match_id}/decision"),
 }
 
 
