@@ -1,6 +1,7 @@
 """Benchmark of the scoring API: `risk-engine serve` with N workers against a synthetic snapshot.
 
-Starts the real server (uvicorn, httptools, uvloop) on 127.0.0.1, drives it with a small keep-alive
+Starts the real server (pre-fork: the index is loaded once in the parent, workers are forked;
+uvicorn, httptools, uvloop) on 127.0.0.1 after building and saving the snapshot's entity index, drives it with a small keep-alive
 HTTP/1.1 load generator (raw asyncio sockets, so the generator costs little CPU), and reports
 requests/s and latency percentiles for:
 
@@ -251,6 +252,31 @@ def synthetic_snapshot(out: Path, n: int, seed: int = 7) -> Path:
     return out
 
 
+def prepare_index(snapshot: Path) -> float:
+    """Build and save the snapshot's entity index unless a current one is saved; seconds spent."""
+    from risk_engine.api.snapshot import load_saved_index, prepare_snapshot_index
+
+    t = time.perf_counter()
+    if load_saved_index(snapshot) is None:
+        prepare_snapshot_index(snapshot)
+        return time.perf_counter() - t
+    return 0.0
+
+
+def memory(server: psutil.Process) -> dict[str, list[float]]:
+    """RSS, USS and PSS (MiB) of the parent and of each forked worker (same command line)."""
+    procs = [server] + [
+        c for c in server.children() if c.cmdline() == server.cmdline() and c.status() != psutil.STATUS_ZOMBIE
+    ]
+    out: dict[str, list[float]] = {"rss": [], "uss": [], "pss": []}
+    for p in procs:
+        info = p.memory_full_info()
+        out["rss"].append(info.rss / 2**20)
+        out["uss"].append(info.uss / 2**20)
+        out["pss"].append(getattr(info, "pss", float("nan")) / 2**20)
+    return out
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind((HOST, 0))
@@ -333,6 +359,8 @@ def main() -> int:
     args = ap.parse_args()
 
     snapshot = synthetic_snapshot(Path(args.out) / f"api_snapshot_{args.entities}", args.entities)
+    index_build = prepare_index(snapshot)
+    load_start = os.getloadavg()
     entities = pl.read_parquet(snapshot / "entities.parquet").sample(n=min(20_000, args.entities), seed=1)
     work = Path(tempfile.mkdtemp(prefix="bench-api-"))
     env = {
@@ -386,12 +414,7 @@ def main() -> int:
                 print("server not ready after 30 min", file=sys.stderr)
                 return 1
         startup = time.perf_counter() - t0
-        workers = [
-            c
-            for c in psutil.Process(server.pid).children(recursive=True)
-            if "multiprocessing" in " ".join(c.cmdline()) or c.pid != server.pid
-        ]
-        rss = sorted((w.memory_info().rss for w in workers), reverse=True)[: args.workers]
+        mem_start = memory(psutil.Process(server.pid))
 
         rows = entities.to_dicts()
         one = [
@@ -442,13 +465,25 @@ def main() -> int:
                 drive(port, batch, connections=min(args.connections, 8), seconds=args.seconds, limit=2_000)
             ),
         }
+        mem_end = memory(psutil.Process(server.pid))
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=60)
+    load_end = os.getloadavg()
     print(
-        f"snapshot {args.entities:,} entities; {args.workers} workers; startup (load+index) {startup:.1f} s"
+        f"snapshot {args.entities:,} entities; {args.workers} workers; index build before the run "
+        f"{index_build:.1f} s (0 = saved index current); server start to ready {startup:.1f} s"
     )
-    print(f"worker RSS: {', '.join(f'{r / 2**20:,.0f} MiB' for r in rss)}")
+    print(
+        f"load average at start {load_start[0]:.2f} {load_start[1]:.2f} {load_start[2]:.2f}, at end {load_end[0]:.2f} {load_end[1]:.2f} {load_end[2]:.2f}"
+    )
+    for label, mem in (("after start", mem_start), ("after the run", mem_end)):
+        for kind in ("rss", "uss", "pss"):
+            print(
+                f"memory {label:13s} {kind.upper()}: parent {mem[kind][0]:,.0f} MiB; workers "
+                + ", ".join(f"{v:,.0f}" for v in mem[kind][1:])
+                + " MiB"
+            )
     base = results["baseline GET /healthz"]["rps"]
     for name, r in results.items():
         print(

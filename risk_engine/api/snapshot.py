@@ -166,6 +166,11 @@ def _as_list(value: Any) -> list[dict[str, Any]]:
     return [v if isinstance(v, dict) else {"value": v} for v in value]
 
 
+def _hit(hit: Any) -> Mapping[str, Any]:
+    entity_id, probability, decision = hit
+    return {"entity_id": entity_id, "probability": probability, "decision": decision}
+
+
 def _candidate_from(raw: Mapping[str, Any]) -> Candidate | None:
     entity_id = raw.get("entity_id", raw.get("right_id", raw.get("id")))
     probability = _finite(raw.get("probability"))
@@ -221,13 +226,27 @@ class FrameSnapshot:
 
     def lookup(self, record: Mapping[str, Any]) -> list[Candidate]:
         """Candidate entities for one record, most probable first, limited to known entities."""
+        if getattr(self.matcher, "lookup_many", None) is not None:
+            return self.lookup_many([record])[0]
         raw = self.matcher.lookup(dict(record))
         found = [c for c in (_candidate_from(r) for r in raw) if c is not None]
         found.sort(key=lambda c: (-c.probability, c.entity_id))
         return found[:MAX_CANDIDATES]
 
     def lookup_many(self, records: Sequence[Mapping[str, Any]]) -> list[list[Candidate]]:
-        """Candidates of many records with one vectorised ``link`` call when the matcher has one."""
+        """Candidates of many records with one vectorised matcher call when the matcher has one.
+
+        ``EntityIndex.lookup_many`` (no DataFrame, no contributions) when available, else ``link``.
+        """
+        fast = getattr(self.matcher, "lookup_many", None)
+        if fast is not None:
+            rows = [{"name": r.get("name"), **{col: r.get(col) for col in QUERY_COLUMNS}} for r in records]
+            result: list[list[Candidate]] = []
+            for hits in fast(rows, limit=MAX_CANDIDATES):
+                cands = [c for c in (_candidate_from(_hit(h)) for h in hits) if c is not None]
+                cands.sort(key=lambda c: (-c.probability, c.entity_id))
+                result.append(cands[:MAX_CANDIDATES])
+            return result
         link = getattr(self.matcher, "link", None)
         if link is None or len(records) == 1:
             return [self.lookup(r) for r in records]

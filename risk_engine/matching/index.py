@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +25,7 @@ from risk_engine.matching.compare import FEATURES, PairVectors, compare_pairs
 from risk_engine.matching.decisions import normalise_decisions
 from risk_engine.matching.identifiers import SCHEMES
 from risk_engine.matching.model import MatchModel, load_model
-from risk_engine.matching.records import PreparedRecords, prepare_records
+from risk_engine.matching.records import PreparedRecords, prepare_records, prepare_rows
 
 Source = str  # "model" | "identifier" | "human"
 
@@ -121,11 +121,18 @@ def score_pairs(
     li: np.ndarray,
     ri: np.ndarray,
     vectors: PairVectors,
+    *,
+    contributions: bool = True,
 ) -> ScoredPairs:
-    """Features, probability and contributions of the given pairs; identifier agreement settles a pair."""
+    """Features, probability and contributions of the given pairs; identifier agreement settles a pair.
+
+    ``contributions=False`` leaves ``contrib`` empty (the API's candidate path needs probabilities only).
+    """
     feats = compare_pairs(left, right, li, ri, vectors)
     prob = model.predict_proba(feats)
-    contrib = {k: v.astype(np.float32) for k, v in model.contributions(feats).items()}
+    contrib = (
+        {k: v.astype(np.float32) for k, v in model.contributions(feats).items()} if contributions else {}
+    )
     source = np.full(len(li), "model", dtype=object)
     settled = feats["identifier_agree"] > 0
     prob = np.where(settled, 1.0, prob)
@@ -223,6 +230,7 @@ class EntityIndex:
         exclude_self: bool = False,
         subset: np.ndarray | None = None,
         matrices: tuple[sp.csr_matrix, sp.csr_matrix] | None = None,
+        contributions: bool = True,
     ) -> Iterator[tuple[int, ScoredPairs]]:
         """Score candidate pairs chunk by chunk: (queries in the chunk, pairs >= ``min_probability``)."""
         threshold = self.model.review_threshold if min_probability is None else min_probability
@@ -239,9 +247,9 @@ class EntityIndex:
                 qi = np.concatenate([qi, id_li])
                 ri = np.concatenate([ri, id_ri])
             first = False
-            yield len(part), self._score(q, qi, ri, vectors, threshold, exclude_self)
+            yield len(part), self._score(q, qi, ri, vectors, threshold, exclude_self, contributions)
         if first and len(id_li):  # no query had name candidates at all
-            yield 0, self._score(q, id_li, id_ri, vectors, threshold, exclude_self)
+            yield 0, self._score(q, id_li, id_ri, vectors, threshold, exclude_self, contributions)
 
     def score_all(
         self,
@@ -280,6 +288,7 @@ class EntityIndex:
         vectors: PairVectors,
         threshold: float,
         exclude_self: bool,
+        contributions: bool = True,
     ) -> ScoredPairs:
         if exclude_self:
             keep = qi != ri
@@ -287,7 +296,7 @@ class EntityIndex:
         if len(qi):
             key, _ = sorted_unique(qi.astype(np.int64) * (len(self.ref) + 1) + ri)
             qi, ri = key // (len(self.ref) + 1), key % (len(self.ref) + 1)
-        scored = score_pairs(self.model, q, self.ref, qi, ri, vectors)
+        scored = score_pairs(self.model, q, self.ref, qi, ri, vectors, contributions=contributions)
         return scored.take(scored.prob >= threshold)
 
     def link(
@@ -406,12 +415,7 @@ class EntityIndex:
         Each result: ``id``, ``name``, ``country``, ``probability``, ``decision``, ``source``,
         ``features`` and ``contributions`` (dicts by feature name).
         """
-        row = {"id": str(record.get("id") or "_query"), "name": record.get("name")}
-        for col in ("country", "address", "native_name", *SCHEMES):
-            if record.get(col) is not None:
-                row[col] = str(record[col])
-        frame = pl.DataFrame([row], schema=dict.fromkeys(row, pl.String))
-        q = prepare_records(frame, side="record")
+        q = prepare_rows([{**record, "id": str(record.get("id") or "_query")}])
         scored = ScoredPairs.concat([p for _, p in self.iter_scored(q, min_probability=min_probability)])
         order = np.argsort(-scored.prob, kind="stable")[:limit]
         out = []
@@ -430,6 +434,40 @@ class EntityIndex:
                     "contributions": {f: float(scored.contrib[f][k]) for f in FEATURES},
                 }
             )
+        return out
+
+    def lookup_many(
+        self, records: Sequence[Mapping[str, Any]], *, limit: int = 5, min_probability: float | None = None
+    ) -> list[list[tuple[str, float, str]]]:
+        """Candidates of several records at once: per record (id, probability, decision), best first.
+
+        The API's path. The same pairs and probabilities as ``link`` without decisions (the same
+        candidate search, features and model), ordered by probability, then id, and cut to ``limit``;
+        no DataFrame is built and no contributions are computed.
+        """
+        if not records:
+            return []
+        q = prepare_rows([{**r, "id": str(i)} for i, r in enumerate(records)])
+        li: list[np.ndarray] = []
+        ri: list[np.ndarray] = []
+        prob: list[np.ndarray] = []
+        for _, part in self.iter_scored(q, min_probability=min_probability, contributions=False):
+            li.append(part.li)
+            ri.append(part.ri)
+            prob.append(part.prob)
+        out: list[list[tuple[str, float, str]]] = [[] for _ in records]
+        if not li:
+            return out
+        all_li = np.concatenate(li)
+        all_ri = np.concatenate(ri)
+        all_p = np.concatenate(prob).astype(np.float64)
+        decisions = decide(all_p, self.model)
+        ids = self.ref.ids
+        for k in range(len(all_li)):
+            out[int(all_li[k])].append((ids[int(all_ri[k])], float(all_p[k]), str(decisions[k])))
+        for found in out:
+            found.sort(key=lambda c: (-c[1], c[0]))
+            del found[limit:]
         return out
 
 

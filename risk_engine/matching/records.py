@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -202,4 +203,49 @@ def prepare_records(
         native=native,
         identifiers=identifiers,
         truncated=trunc,
+    )
+
+
+def _as_text(value: Any) -> str | None:
+    """A cell as a polars ``String`` column would hold it (``None`` stays ``None``)."""
+    return None if value is None else str(value)
+
+
+def prepare_rows(rows: Sequence[Mapping[str, Any]]) -> PreparedRecords:
+    """``prepare_records`` for a few records given as dicts, without building a DataFrame.
+
+    The API's path: the same normalisation and the same values as ``prepare_records`` on a frame with
+    ``id``, ``name`` and every optional column as strings (ids are the positions when absent).
+    """
+    n = len(rows)
+    names: list[str] = []
+    for r in rows:
+        v = _as_text(r.get("name"))
+        names.append("" if v is None else v)
+    raw_addr = [_as_text(r.get("address")) for r in rows]
+    core, key, phon, lform, lgen, numbers, trunc_list, address, branch = _normalise_all(names, raw_addr, 1)
+    country = _country(pl.Series("country", [_as_text(r.get("country")) for r in rows], dtype=pl.String))
+    native = [normalise_name(_as_text(r.get("native_name"))).key for r in rows]
+    identifiers: dict[str, list[str | None]] = {
+        scheme: [valid_identifier(scheme, _as_text(r.get(scheme))) for r in rows] for scheme in SCHEMES
+    }
+    ids = [str(r["id"]) if r.get("id") is not None else str(i) for i, r in enumerate(rows)]
+    if len(set(ids)) != n:
+        msg = "records: duplicate id; ids must be unique"
+        raise InputSchemaError(msg, column="id")
+    return PreparedRecords(
+        ids=ids,
+        names=names,
+        core=core,
+        key=key,
+        phonetic=phon,
+        legal_form=lform,
+        legal_generic=lgen,
+        numbers=numbers,
+        branch=branch,
+        country=country,
+        address=address,
+        native=native,
+        identifiers=identifiers,
+        truncated=np.asarray(trunc_list, dtype=bool),
     )
