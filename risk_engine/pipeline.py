@@ -1012,22 +1012,28 @@ class FrameGraph:
 def build_supply_graph(
     inputs: ScreenInputs, resolved: Resolved, *, as_of: date, engine: Engine = "local"
 ) -> dict[str, pl.DataFrame]:
-    """Stage 2: edges from trade (aggregated per shipper, consignee, HS4) and declared sub-suppliers."""
+    """Stage 2: edges from trade (aggregated per shipper, consignee, HS4) and declared sub-suppliers.
+
+    The two are reconciled into one edge per (supplier, buyer) lane with one set of input shares per
+    buyer (``graph.build.reconcile_edges``).
+    """
     build: Any = importlib.import_module("risk_engine.graph.build")
     issues: list[pl.DataFrame] = []
     suppliers = suppliers_with_entities(inputs.suppliers, resolved.mentions)
-    edge_parts = []
     trade = None
+    bol_edges = None
     if inputs.trade is not None and inputs.trade.height:
         trade = trade_with_entities(inputs.trade, resolved.mentions)
         if engine == "spark":
             from risk_engine.distributed.spark import spark_aggregate_trade
 
-            edge_parts.append(spark_aggregate_trade(trade, as_of=as_of, issues=issues))
+            bol_edges = spark_aggregate_trade(trade, as_of=as_of, issues=issues)
         else:
-            edge_parts.append(build.aggregate_trade(trade, as_of=as_of, issues=issues))
-    edge_parts.append(build.declared_edges(suppliers, issues=issues))
-    edges = pl.concat(edge_parts, how="diagonal_relaxed")
+            bol_edges = build.aggregate_trade(trade, as_of=as_of, issues=issues)
+    declared = build.declared_edges(suppliers, issues=issues)
+    # One edge per (supplier, buyer) lane and one set of shares per buyer (docs/PROPAGATION.md §1).
+    labels = resolved.entities.select("entity_id", "name")
+    edges = build.reconcile_edges(declared, bol_edges, labels=labels, issues=issues)
     # Sums of floats depend on the order rows are added in, which differs between engines (and between
     # thread schedules); rounding far below any meaningful precision makes equal inputs give equal bytes.
     edges = edges.with_columns(

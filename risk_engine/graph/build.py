@@ -52,6 +52,7 @@ BOL_STRONG_MIN_SHIPMENTS = 3
 BOL_RECENT_MONTHS = 24
 STALE_AFTER_MONTHS = 36
 DAYS_PER_MONTH = 30.4375
+SHARE_TOLERANCE = 1e-9  # a buyer's shares may exceed 1 by rounding only
 # When two sources give the same (src, dst, hs4) edge, the more reliable source wins ties on confidence.
 SOURCE_PRECEDENCE: dict[str, int] = {
     "buyer_declared": 0,
@@ -600,6 +601,241 @@ def declared_edges(
     )
 
 
+def reconcile_edges(
+    declared: pl.DataFrame | None,
+    trade: pl.DataFrame | None,
+    *,
+    labels: pl.DataFrame | None = None,
+    issues: list[pl.DataFrame] | None = None,
+    file: str = "graph",
+) -> pl.DataFrame:
+    """One edge per input and one set of input shares per buyer from declared and trade-derived edges.
+
+    ``declared`` are supplier-list edges (:func:`declared_edges`), ``trade`` BOL edges
+    (:func:`aggregate_trade`); both in :data:`EDGE_SCHEMA`. Per buyer ``v`` (``dst``), METHODOLOGY §3.5
+    (``s_uv`` is v's input share from u, ``Σ ≤ 1``; unknown ⇒ equal split, flagged ``share_imputed``):
+
+    1. **A lane in both sources is one edge.** A (src, dst) pair that is declared and also traded becomes
+       one edge: the declared source (the structure), the declared HS4 (else the lane's largest traded
+       HS4), the lane's trade totals as evidence (shipments, value, weight, first and last date, summed
+       over its HS4 headings) and the higher of the two confidences.
+    2. **Known declared shares take precedence.** A declared share is *known* when it is measured
+       (annual spend: ``share_imputed`` false); an equal split the list builder imputed is not.
+       Known shares are kept as they are; ``D`` is their sum per buyer.
+    3. **The rest fill the remainder** ``R = max(0, 1 − D)``: every other supplier of ``v`` is one
+       input. Trade-derived inputs (trade-only lanes and declared lanes without a known share) share
+       ``R`` in proportion to their trade volume (the BOL shares); a declared input with neither a known
+       share nor trade counts as an average-sized input (``R / n`` for ``n`` such suppliers, the traded
+       ones then sharing ``R · n_traded / n``). Shares that rest on that assumption, or on imputed BOL
+       shares, are flagged ``share_imputed``.
+    4. **Warnings, one per buyer, naming it** (``labels``: ``entity_id, name``) **and the sum:** known
+       declared shares alone above 1 (over-declared input: they are scaled to sum to 1 and the other
+       inputs get 0), or summing to 1 while other inputs exist (those get share 0; they still carry
+       enforcement flags and tiers).
+
+    Each buyer's shares then sum to at most 1, so :class:`SupplyGraph` has nothing to merge or scale.
+    """
+    empty = pl.DataFrame(schema=EDGE_SCHEMA)
+    dec = _to_edge_schema(declared) if declared is not None and declared.height else empty
+    trd = _to_edge_schema(trade) if trade is not None and trade.height else empty
+    lane = ["src", "dst"]
+    both = dec.select(lane).unique().join(trd.select(lane).unique(), on=lane, how="inner")
+    dec_both = dec.join(both, on=lane, how="semi")
+    trd_both = trd.join(both, on=lane, how="semi")
+    precedence = pl.col("source").replace_strict(
+        SOURCE_PRECEDENCE, default=len(SOURCE_PRECEDENCE), return_dtype=pl.Int64
+    )
+    dec_lane = (
+        dec_both.sort([precedence, pl.col("share"), "hs4"], descending=[False, True, False], nulls_last=True)
+        .group_by(lane, maintain_order=True)
+        .agg(
+            pl.col("source").first(),
+            pl.col("hs4").drop_nulls().first().alias("__dec_hs4"),
+            pl.col("share").sum().alias("__d"),
+            pl.col("share_imputed").fill_null(True).any().alias("__d_imputed"),
+            pl.col("confidence").max().alias("__dec_c"),
+        )
+    )
+    trd_lane = (
+        trd_both.sort(["share", "hs4"], descending=[True, False], nulls_last=True)
+        .group_by(lane, maintain_order=True)
+        .agg(
+            pl.col("hs4").drop_nulls().first().alias("__trd_hs4"),
+            pl.col("n_shipments").sum(),
+            pl.when(pl.col("value_usd").count() > 0).then(pl.col("value_usd").sum()).alias("value_usd"),
+            pl.when(pl.col("weight_kg").count() > 0).then(pl.col("weight_kg").sum()).alias("weight_kg"),
+            pl.col("first_date").min(),
+            pl.col("last_date").max(),
+            pl.col("share").sum().alias("__t"),
+            pl.col("share_imputed").fill_null(True).any().alias("__t_imputed"),
+            pl.col("confidence").max().alias("__trd_c"),
+        )
+    )
+    merged = dec_lane.join(trd_lane, on=lane, how="inner").select(
+        *lane,
+        pl.coalesce("__dec_hs4", "__trd_hs4").alias("hs4"),
+        "source",
+        "n_shipments",
+        "value_usd",
+        "weight_kg",
+        "first_date",
+        "last_date",
+        pl.max_horizontal("__dec_c", "__trd_c").alias("confidence"),
+        pl.when(pl.col("__d_imputed")).then(pl.lit("T")).otherwise(pl.lit("K")).alias("__kind"),
+        pl.when(pl.col("__d_imputed")).then(None).otherwise(pl.col("__d")).alias("__d"),
+        pl.col("__t"),
+        pl.col("__t_imputed"),
+    )
+    dec_only = dec.join(both, on=lane, how="anti").with_columns(
+        pl.when(pl.col("share_imputed").fill_null(True) | pl.col("share").is_null())
+        .then(pl.lit("U"))
+        .otherwise(pl.lit("K"))
+        .alias("__kind"),
+        pl.col("share").alias("__d"),
+        pl.lit(None, dtype=pl.Float64).alias("__t"),
+        pl.lit(False).alias("__t_imputed"),
+    )
+    trd_only = trd.join(both, on=lane, how="anti").with_columns(
+        pl.lit("T").alias("__kind"),
+        pl.lit(None, dtype=pl.Float64).alias("__d"),
+        pl.col("share").alias("__t"),
+        pl.col("share_imputed").fill_null(True).alias("__t_imputed"),
+    )
+    cols = [c for c in EDGE_SCHEMA if c not in ("share", "share_imputed")]
+    frame = pl.concat(
+        [
+            part.select(
+                *(pl.col(c).cast(EDGE_SCHEMA[c]) for c in cols),
+                pl.col("__kind").cast(pl.String),
+                pl.col("__d").cast(pl.Float64),
+                pl.col("__t").cast(pl.Float64),
+                pl.col("__t_imputed").cast(pl.Boolean),
+            )
+            for part in (merged, dec_only, trd_only)
+        ]
+    )
+    kind = pl.col("__kind")
+    known = kind == "K"
+    d_sum = pl.when(known).then(pl.col("__d").fill_nan(0.0).clip(lower_bound=0.0)).otherwise(0.0).sum()
+    frame = frame.with_columns(
+        d_sum.over("dst").alias("__D"),
+        pl.col("src").filter(kind == "T").n_unique().over("dst").alias("__nT"),
+        pl.col("src").filter(kind == "U").n_unique().over("dst").alias("__nU"),
+        pl.when(kind == "T")
+        .then(pl.col("__t").fill_nan(0.0).clip(lower_bound=0.0))
+        .otherwise(0.0)
+        .sum()
+        .over("dst")
+        .alias("__sumT"),
+        pl.len().over("dst", "src").alias("__per_src"),
+    )
+    n_rest = (pl.col("__nT") + pl.col("__nU")).cast(pl.Float64)
+    remainder = (1.0 - pl.col("__D")).clip(lower_bound=0.0)
+    over = pl.col("__D") > 1.0 + SHARE_TOLERANCE
+    t_share = (
+        pl.when(pl.col("__sumT") > 0)
+        .then(
+            remainder
+            * pl.col("__nT").cast(pl.Float64)
+            / n_rest
+            * pl.col("__t").fill_null(0.0)
+            / pl.col("__sumT")
+        )
+        .otherwise(remainder / n_rest / pl.col("__per_src").cast(pl.Float64))
+    )
+    share = (
+        pl.when(known)
+        .then(pl.when(over).then(pl.col("__d") / pl.col("__D")).otherwise(pl.col("__d")))
+        .when(kind == "T")
+        .then(t_share)
+        .otherwise(remainder / n_rest / pl.col("__per_src").cast(pl.Float64))
+    )
+    imputed = (
+        pl.when(known)
+        .then(pl.lit(False))
+        .when(kind == "T")
+        .then(pl.col("__t_imputed") | (pl.col("__nU") > 0) | (pl.col("__sumT") <= 0))
+        .otherwise(pl.lit(True))
+    )
+    frame = frame.with_columns(share.alias("share"), imputed.alias("share_imputed"))
+    if issues is not None:
+        found = _share_issues(frame, labels, file)
+        if found.height:
+            issues.append(found)
+    return frame.select(pl.col(c).cast(t) for c, t in EDGE_SCHEMA.items()).sort(
+        "dst", "src", "hs4", nulls_last=True
+    )
+
+
+def _share_issues(frame: pl.DataFrame, labels: pl.DataFrame | None, file: str) -> pl.DataFrame:
+    """One warning per buyer whose known declared shares leave the other inputs nothing."""
+    per_buyer = (
+        frame.group_by("dst")
+        .agg(
+            pl.col("__D").first(),
+            (pl.col("__nT").first() + pl.col("__nU").first()).alias("__rest"),
+        )
+        .filter(
+            (pl.col("__D") > 1.0 + SHARE_TOLERANCE)
+            | ((pl.col("__D") >= 1.0 - SHARE_TOLERANCE) & (pl.col("__rest") > 0))
+        )
+        .sort("dst")
+    )
+    if per_buyer.height == 0:
+        return empty_issues()
+    if labels is not None and labels.height:
+        per_buyer = per_buyer.join(
+            labels.select(
+                pl.col("entity_id").cast(pl.String).alias("dst"), pl.col("name").cast(pl.String)
+            ).unique("dst", keep="first"),
+            on="dst",
+            how="left",
+        )
+    else:
+        per_buyer = per_buyer.with_columns(pl.lit(None, dtype=pl.String).alias("name"))
+    over = pl.col("__D") > 1.0 + SHARE_TOLERANCE
+    who = (
+        pl.when(pl.col("name").is_not_null())
+        .then(pl.col("name") + " (" + pl.col("dst") + ")")
+        .otherwise(pl.col("dst"))
+    )
+    value = pl.concat_str(
+        [
+            who,
+            pl.lit(": declared shares sum to "),
+            pl.col("__D").round(6).cast(pl.String),
+            pl.lit(", "),
+            pl.col("__rest").cast(pl.String),
+            pl.lit(" other input(s)"),
+        ]
+    )
+    reason = (
+        pl.when(over)
+        .then(
+            pl.lit(
+                "over-declared input: the buyer's known declared shares alone sum above 1; scaled to sum to 1, "
+                "its other inputs get share 0"
+            )
+        )
+        .otherwise(
+            pl.lit(
+                "the buyer's known declared shares already sum to 1: its undeclared or unmeasured inputs get "
+                "share 0 (they still carry enforcement flags and tiers)"
+            )
+        )
+    )
+    return _issue_frame(
+        per_buyer.select(
+            pl.lit(file).alias("file"),
+            pl.lit(None, dtype=pl.Int64).alias("row"),
+            pl.lit("share").alias("column"),
+            value.alias("value"),
+            reason.alias("reason"),
+            pl.lit("warning").alias("severity"),
+        )
+    )
+
+
 def ownership_edges(
     ownership: pl.DataFrame,
     *,
@@ -988,10 +1224,36 @@ def _clean_edges(
         (e("share_imputed").fill_null(False) | ~s_ok).alias("share_imputed"),
     )
     total = e("share").sum().over("dst_idx")
-    over = frame.filter(total > 1.0 + 1e-9)
-    report(over, "share", "the buyer's input shares sum above 1; scaled to sum to 1 (sum shown)", total)
+    over = (
+        frame.filter(total > 1.0 + SHARE_TOLERANCE)
+        .group_by("dst")
+        .agg(e("share").sum().alias("__sum"), pl.len().alias("__n"))
+        .sort("dst")
+    )
+    if over.height:  # one line per buyer (reconcile_edges leaves the pipeline's graphs nothing to scale)
+        found.append(
+            _issue_frame(
+                over.select(
+                    pl.lit(file).alias("file"),
+                    pl.lit(None, dtype=pl.Int64).alias("row"),
+                    pl.lit("share").alias("column"),
+                    pl.concat_str(
+                        [
+                            e("dst"),
+                            pl.lit(": shares sum to "),
+                            e("__sum").round(6).cast(pl.String),
+                            pl.lit(" over "),
+                            e("__n").cast(pl.String),
+                            pl.lit(" input edge(s)"),
+                        ]
+                    ).alias("value"),
+                    pl.lit("the buyer's input shares sum above 1; scaled to sum to 1").alias("reason"),
+                    pl.lit("warning").alias("severity"),
+                )
+            )
+        )
     frame = frame.with_columns(
-        pl.when(total > 1.0 + 1e-9).then(e("share") / total).otherwise(e("share")).alias("share")
+        pl.when(total > 1.0 + SHARE_TOLERANCE).then(e("share") / total).otherwise(e("share")).alias("share")
     )
     report(
         frame.filter(e("src_country").is_null()),
