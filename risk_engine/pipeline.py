@@ -490,12 +490,13 @@ def resolve_entities(
 
     Exact normalised-key groups first (millions of shipment lines collapse to their distinct parties),
     then matching's no-chaining ``dedupe`` merges the groups that are spellings of one company
-    (transliterations, typos, legal-form variants); remembered decisions apply. Enforcement names
-    and aliases are linked to the entities by ``EntityIndex.link`` (on Spark: its Arrow kernel).
+    (transliterations, typos, legal-form variants; on Spark its candidate generation and scoring run
+    on the executors); remembered decisions apply. Enforcement names and aliases are linked to the
+    entities by ``EntityIndex.link`` (on Spark: its Arrow kernel).
     """
     mentions = all_mentions(inputs)
     exact = resolve_exact(mentions)
-    merged, review = merge_fuzzy(exact, decisions=decisions)
+    merged, review = merge_fuzzy(exact, decisions=decisions, engine=engine)
     entities = entities_from_mentions(merged)
     if inputs.enforcement is not None and inputs.enforcement.height:
         hits = link_enforcement(inputs.enforcement, entities, decisions=decisions, engine=engine)
@@ -527,19 +528,33 @@ def _key_groups(exact: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def merge_fuzzy(exact: pl.DataFrame, *, decisions: pl.DataFrame | None) -> tuple[pl.DataFrame, pl.DataFrame]:
+def merge_fuzzy(
+    exact: pl.DataFrame, *, decisions: pl.DataFrame | None, engine: Engine = "local"
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Merge exact-key groups that matching's dedupe clusters together; return (mentions, review rows).
 
     A merged group takes the cluster's id (its smallest member id, stable while membership is) and the
     cluster probability; pairs in the review band are returned as ``decision = review`` rows that do
     not change any entity (an analyst confirms them, and the decision is applied on the next run).
+    On Spark the candidate generation and scoring of the groups against themselves run on the
+    executors (``distributed.spark.spark_dedupe_with_pairs``); clustering stays on the driver.
     """
-    from risk_engine.matching.cluster import dedupe_with_pairs
-
     groups = _key_groups(exact)
     if groups.height < 2:
         return exact, pl.DataFrame()
-    clusters, pairs = dedupe_with_pairs(groups, decisions=decisions)
+    if engine == "spark":
+        from risk_engine.distributed.spark import spark_dedupe_with_pairs
+
+        clusters, pairs = spark_dedupe_with_pairs(groups, decisions=decisions)
+    else:
+        from risk_engine.matching.cluster import dedupe_with_pairs
+
+        clusters, pairs = dedupe_with_pairs(groups, decisions=decisions)
+    # A pair's probability can differ in the last bit with the batch it was scored in (vectorised exp):
+    # rounded far below any meaningful precision, both engines give the same bytes.
+    clusters = clusters.with_columns(pl.col("probability").round(12))
+    if pairs.height:
+        pairs = pairs.with_columns(pl.col("probability").round(12))
     moved = clusters.filter(pl.col("cluster_id") != pl.col("id")).select(
         pl.col("id").alias("entity_id"), pl.col("cluster_id"), pl.col("probability").alias("_p")
     )

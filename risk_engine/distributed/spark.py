@@ -7,7 +7,10 @@ Only the heavy, data-parallel stages move to Spark:
   each partition; its per-consignee shares are therefore exact;
 * candidate generation and scoring for entity linking: query records are split into Arrow batches and
   ``matching``'s ``score_candidates_batch`` kernel scores each batch against the entity index, which is
-  shipped to the executors with the function's closure.
+  shipped to the executors with the function's closure;
+* candidate generation and scoring for entity dedupe (the resolve stage's key groups against
+  themselves): the same kernel over Arrow batches of the table, with its index broadcast; the scored
+  pairs (a small table) are clustered on the driver (``driver_cluster``, the local dedupe's steps).
 
 Everything else (graph, propagation, explanations) stays on the driver in polars, so the local and
 Spark engines produce the same tables (a test asserts it on the fixtures in ``local[2]``).
@@ -220,3 +223,121 @@ def spark_link(query: pl.DataFrame, index: Any) -> pl.DataFrame:
     pairs = map_batches(query, kernel, output_schema=pairs_arrow_schema())
     local_schema = index.link(query.head(0)).schema
     return pairs.cast(local_schema).sort(["left_id", "rank", "right_id"])
+
+
+def spark_dedupe_with_pairs(
+    frame: pl.DataFrame,
+    *,
+    decisions: pl.DataFrame | None = None,
+    model: Any = None,
+    session: Any = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``matching.cluster.dedupe_with_pairs`` with candidate generation and scoring on Spark.
+
+    The table is indexed once on the driver; the index is broadcast and each Arrow batch of the same
+    table is scored against it with matching's ``score_candidates_batch`` kernel (the local engine's
+    code). Self pairs are dropped by id (the local engine drops them by position, before scoring; the
+    other pairs are the same, since a query's candidates depend only on the query and the index). The
+    scored pairs (a small table) come back to the driver, which clusters them exactly as the local
+    dedupe does (``driver_cluster``). Returns ``(clusters, pairs)`` like ``dedupe_with_pairs``.
+    """
+    from risk_engine.matching.index import EntityIndex
+    from risk_engine.matching.kernel import pairs_arrow_schema, score_candidates_batch
+    from risk_engine.matching.model import load_model
+
+    index = EntityIndex.build(frame, model=model or load_model())
+    spark = session or spark_session()
+    shared = spark.sparkContext.broadcast(index)
+
+    def kernel(batch: pa.RecordBatch) -> pa.RecordBatch:
+        return score_candidates_batch(batch, shared.value)
+
+    try:
+        pairs = map_batches(frame, kernel, output_schema=pairs_arrow_schema(), session=spark)
+    finally:
+        shared.unpersist()
+    pairs = pairs.filter(pl.col("left_id") != pl.col("right_id"))
+    return driver_cluster(index, pairs, decisions=decisions)
+
+
+def driver_cluster(
+    index: Any, pairs: pl.DataFrame, *, decisions: pl.DataFrame | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Cluster a table (the reference side of ``index``) from its scored pairs, on the driver.
+
+    ``pairs`` are ``EntityIndex.link``'s pair table of the table against itself without self pairs,
+    in any order and both directions. The steps are those of ``matching.cluster.dedupe_with_pairs``
+    after its scoring: each unordered pair kept once (the direction of the lower query position first,
+    as the local engine's serial scorer yields them), remembered decisions applied, no-chaining
+    ``cluster_pairs``, cluster id = smallest member id, probability = best pair inside the cluster.
+    The engine test asserts that both engines give equal tables.
+    """
+    import numpy as np
+
+    from risk_engine.matching.cluster import DEFAULT_SEPARATION, cluster_pairs
+    from risk_engine.matching.compare import FEATURES, PairVectors
+    from risk_engine.matching.decisions import normalise_decisions
+    from risk_engine.matching.index import ScoredPairs, score_pairs
+
+    rec = index.ref
+    n = len(rec)
+    model = index.model
+    position = pl.DataFrame(
+        {"id": rec.ids, "pos": np.arange(n, dtype=np.int64)}, schema={"id": pl.String, "pos": pl.Int64}
+    )
+    keyed = (
+        pairs.join(position.rename({"id": "left_id", "pos": "li"}), on="left_id", how="inner")
+        .join(position.rename({"id": "right_id", "pos": "ri"}), on="right_id", how="inner")
+        .sort("li", "ri")
+        .with_columns(
+            pl.min_horizontal("li", "ri").alias("__lo"), pl.max_horizontal("li", "ri").alias("__hi")
+        )
+        .unique(["__lo", "__hi"], keep="first", maintain_order=True)
+    )
+    scored = ScoredPairs(
+        keyed["__lo"].to_numpy().astype(np.int64),
+        keyed["__hi"].to_numpy().astype(np.int64),
+        keyed["probability"].to_numpy().astype(np.float64),
+        np.asarray(keyed["source"].to_list(), dtype=object),
+        {f: keyed[f"feat_{f}"].to_numpy().astype(np.float32) for f in FEATURES},
+        {f: keyed[f"contrib_{f}"].to_numpy().astype(np.float32) for f in FEATURES},
+    )
+    scored = index._apply_decisions(rec, scored, decisions)
+    must: list[tuple[int, int]] = []
+    cannot: list[tuple[int, int]] = []
+    for a, b, dec in normalise_decisions(decisions).select("left_id", "right_id", "decision").iter_rows():
+        if a in index.position and b in index.position:
+            (must if dec == "confirm" else cannot).append((index.position[a], index.position[b]))
+    qg, qt = index.candidates.query_matrices(rec.core, rec.key)
+    vectors = PairVectors(qg, index.candidates.gram_matrix, qt, index.candidates.token_matrix)
+
+    def scorer(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.asarray(score_pairs(model, rec, rec, a, b, vectors).prob)
+
+    labels = cluster_pairs(
+        n,
+        scored.li,
+        scored.ri,
+        scored.prob,
+        scorer=scorer,
+        match_threshold=model.match_threshold,
+        must_link=must,
+        cannot_link=cannot,
+        separation=DEFAULT_SEPARATION,
+        ids=rec.ids,
+    )
+    lab = pl.DataFrame({"id": rec.ids, "label": labels})
+    rep = lab.group_by("label").agg(pl.col("id").min().alias("cluster_id"))
+    best = np.full(n, np.nan)
+    same = labels[scored.li] == labels[scored.ri] if len(scored) else np.zeros(0, bool)
+    for a, b, p in zip(
+        scored.li[same].tolist(), scored.ri[same].tolist(), scored.prob[same].tolist(), strict=True
+    ):
+        best[a] = p if np.isnan(best[a]) else max(best[a], p)
+        best[b] = p if np.isnan(best[b]) else max(best[b], p)
+    clusters = (
+        lab.join(rep, on="label", how="left")
+        .with_columns(pl.Series("probability", best, dtype=pl.Float64).fill_nan(None))
+        .select("id", "cluster_id", "probability")
+    )
+    return clusters, index.to_frame(rec, scored)

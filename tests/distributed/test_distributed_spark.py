@@ -43,10 +43,24 @@ def spark_session():  # type: ignore[no-untyped-def]
     stop_spark()
 
 
-def test_spark_engine_gives_the_same_tables_as_local(inputs: ScreenInputs, spark_session: object) -> None:
+def test_spark_engine_gives_the_same_tables_as_local(
+    inputs: ScreenInputs, spark_session: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import risk_engine.matching.cluster as cluster
+
     local = screen(inputs, engine="local")
+
+    def driver_dedupe(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the spark engine ran the entity dedupe on the driver")
+
+    # The Spark run must score the dedupe candidates on Spark, never with the driver's dedupe.
+    monkeypatch.setattr(cluster, "dedupe_with_pairs", driver_dedupe)
     spark = screen(inputs, engine="spark")
     assert local.edges.height > 1000
+    # the dedupe path is exercised: key groups merged by the model, and review-band pairs listed
+    mentions = local.matches.filter(pl.col("source") != "enforcement")
+    assert mentions.filter(pl.col("method") == "model").height > 100
+    assert mentions.filter(pl.col("decision") == "review").height > 10
     for name in ("scores", "entities", "matches", "edges", "explanations", "rejects"):
         a, b = getattr(local, name), getattr(spark, name)
         assert a.schema == b.schema, name
