@@ -239,13 +239,19 @@ def main() -> int:
     print(f"load average {os.getloadavg()}")
     ref = load_or_generate(args.ref)
     t = time.perf_counter()
+    index = None
     if args.index is not None and (args.index / "manifest.json").exists():
-        index = EntityIndex.load(args.index)
-        print(f"index loaded in {time.perf_counter() - t:.1f} s")
-    else:
+        from risk_engine.matching.index_store import IndexArtifactError
+
+        try:
+            index = EntityIndex.load(args.index)
+            print(f"index loaded in {time.perf_counter() - t:.1f} s")
+        except IndexArtifactError as exc:
+            print(f"rebuilding: {exc}")
+    if index is None:
         index = EntityIndex.build(ref)
         print(f"index built in {time.perf_counter() - t:.1f} s")
-        if args.index is not None and hasattr(index, "save"):
+        if args.index is not None:
             t = time.perf_counter()
             index.save(args.index)
             print(f"index saved in {time.perf_counter() - t:.1f} s")

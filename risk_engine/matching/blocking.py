@@ -287,6 +287,11 @@ class CandidateIndex:
         candidates, in any country.
         """
         positions = range(len(country)) if subset is None else subset.tolist()
+        # A small batch (the API's): choose each query's rarest features once, not once per country
+        # group (the choice is per row, so the result is the same).
+        selected = None
+        if subset is None and len(country) <= chunk:
+            selected = self._select(qg, qt)
         groups: dict[str, list[int]] = {}
         for i in positions:
             c = country[i] or ""
@@ -296,7 +301,12 @@ class CandidateIndex:
             idx = np.asarray(members, dtype=np.int64)
             for a in range(0, len(idx), chunk):
                 part = idx[a : a + chunk]
-                qi, ri, score = self._search(block, qg[part], qt[part], part)
+                if selected is not None:
+                    qi, ri, score = self._search(
+                        block, selected[0][part], selected[1][part], part, selected=True
+                    )
+                else:
+                    qi, ri, score = self._search(block, qg[part], qt[part], part)
                 if keys is not None and self.exact:
                     # Plain dict lookups, not a dataframe join: this path also runs in forked workers.
                     eq = [(i, p) for i in part.tolist() for p in self.exact.get(keys[i], ())]
@@ -306,13 +316,18 @@ class CandidateIndex:
                         score = np.concatenate([score, np.ones(len(eq), np.float32)])
                 yield part, qi, ri, score
 
-    def _search(
-        self, block: _Block, qg: sp.csr_matrix, qt: sp.csr_matrix, part: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _select(self, qg: sp.csr_matrix, qt: sp.csr_matrix) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """Each query's rarest grams and tokens (the only features the search multiplies)."""
         sel = keep_rarest(qg, self.grams.df, self.n_grams, max_df=self.max_gram_df)
-        r1, c1, v1 = top_k_per_row(sel @ block.grams_t, self.k_grams)
-        qt_known = qt[:, : block.tokens_t.shape[0]]
+        qt_known = qt[:, : self.everything.tokens_t.shape[0]]  # every block has the same token rows
         tsel = keep_rarest(qt_known, self.tokens.df, self.n_tokens, max_df=self.max_token_df)
+        return sel, tsel
+
+    def _search(
+        self, block: _Block, qg: sp.csr_matrix, qt: sp.csr_matrix, part: np.ndarray, *, selected: bool = False
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        sel, tsel = (qg, qt) if selected else self._select(qg, qt)
+        r1, c1, v1 = top_k_per_row(sel @ block.grams_t, self.k_grams)
         r2, c2, v2 = top_k_per_row(tsel @ block.tokens_t, self.k_tokens)
         rows = np.concatenate([r1, r2])
         cols = np.concatenate([c1, c2])

@@ -441,26 +441,31 @@ class EntityIndex:
     ) -> list[list[tuple[str, float, str]]]:
         """Candidates of several records at once: per record (id, probability, decision), best first.
 
-        The API's path. The same pairs and probabilities as ``link`` without decisions (the same
-        candidate search, features and model), ordered by probability, then id, and cut to ``limit``;
-        no DataFrame is built and no contributions are computed.
+        The API's path. The same pairs, decisions and probabilities as ``link`` without decisions (the
+        same candidate search, features and model; probabilities may differ from a ``link`` of the same
+        batch in the last bit, as ``link``'s own do between batch sizes, because all pairs of the batch
+        go through the model at once), ordered by probability, then id, and cut to ``limit``; no
+        DataFrame is built and no contributions are computed.
         """
         if not records:
             return []
         q = prepare_rows([{**r, "id": str(i)} for i, r in enumerate(records)])
-        li: list[np.ndarray] = []
-        ri: list[np.ndarray] = []
-        prob: list[np.ndarray] = []
-        for _, part in self.iter_scored(q, min_probability=min_probability, contributions=False):
-            li.append(part.li)
-            ri.append(part.ri)
-            prob.append(part.prob)
+        threshold = self.model.review_threshold if min_probability is None else min_probability
+        qg, qt = self.candidates.query_matrices(q.core, q.key)
+        vectors = PairVectors(qg, self.candidates.gram_matrix, qt, self.candidates.token_matrix)
+        # The candidates of every country group first, then one feature and model pass over all of
+        # them (``iter_scored`` scores group by group: a fixed cost per country of the batch).
+        id_li, id_ri = self._identifier_pairs(q)
+        qis, ris = [id_li], [id_ri]
+        for _, qi, ri, _ in self.candidates.candidates(qg, qt, q.country, keys=q.key):
+            qis.append(qi)
+            ris.append(ri)
+        scored = self._score(
+            q, np.concatenate(qis), np.concatenate(ris), vectors, threshold, False, contributions=False
+        )
         out: list[list[tuple[str, float, str]]] = [[] for _ in records]
-        if not li:
-            return out
-        all_li = np.concatenate(li)
-        all_ri = np.concatenate(ri)
-        all_p = np.concatenate(prob).astype(np.float64)
+        all_li, all_ri = scored.li, scored.ri
+        all_p = scored.prob.astype(np.float64)
         decisions = decide(all_p, self.model)
         ids = self.ref.ids
         for k in range(len(all_li)):
