@@ -56,7 +56,10 @@ def stage_times(index: EntityIndex, rows: list[dict[str, Any]]) -> dict[str, lis
         t2 = time.perf_counter()
         block = cand.blocks.get(q.country[0] or "", cand.everything)
         part = np.zeros(1, np.int64)
-        qi, ri, _ = cand._search(block, qg[part], qt[part], part)
+        sel, tsel = cand._select(qg, qt)
+        qi, ri, _ = cand._search(
+            block, (sel.indptr, sel.indices, sel.data), (tsel.indptr, tsel.indices, tsel.data), part
+        )
         t3 = time.perf_counter()
         eq = cand.exact.get(q.key[0], ()) if cand.exact else ()
         if eq:

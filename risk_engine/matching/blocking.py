@@ -176,8 +176,61 @@ def keep_rarest(m: sp.csr_matrix, df: np.ndarray, n_keep: int, *, max_df: int | 
 def top_k_per_row(c: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(row, column, value) of the ``k`` largest entries of each row of a sparse matrix."""
     c = c.tocsr()
-    indptr, indices, data = c.indptr, c.indices, c.data
+    return top_k_rows(c.indptr, c.indices, c.data, k)
+
+
+_Rows = tuple[np.ndarray, np.ndarray, np.ndarray]  # CSR rows: indptr, indices, data
+
+
+def take_rows(m: sp.csr_matrix, rows: np.ndarray) -> _Rows:
+    """The CSR arrays of ``m[rows]`` (same values in the same order), without building a matrix."""
+    starts = m.indptr[rows]
+    lengths = m.indptr[rows + 1] - starts
+    indptr = np.zeros(len(rows) + 1, dtype=m.indptr.dtype)
+    np.cumsum(lengths, out=indptr[1:])
+    offsets = np.repeat(starts - indptr[:-1], lengths) + np.arange(int(indptr[-1]), dtype=m.indptr.dtype)
+    return indptr, m.indices[offsets], m.data[offsets]
+
+
+def product_rows(a: _Rows, b: sp.csr_matrix) -> _Rows | None:
+    """CSR arrays of ``A @ b`` for ``A`` given as CSR arrays (``b.shape[0]`` columns).
+
+    The routine scipy's ``@`` runs (``csr_matmat``), called directly: a small query batch against a
+    large block spends most of ``@``'s time in Python-level checks. The result is the same arrays in
+    the same order. None when the direct call does not apply (then ``@`` is used).
+    """
+    try:
+        from scipy.sparse import _sparsetools
+    except ImportError:  # pragma: no cover - private module moved
+        return None
+    idx = b.indices.dtype
+    if b.indptr.dtype != idx or a[0].dtype.kind != "i" or a[1].dtype.kind != "i":
+        return None
+    limit = np.iinfo(idx).max
+    a_indptr = np.asarray(a[0], dtype=idx)
+    a_indices = np.asarray(a[1], dtype=idx)
+    m, n = len(a_indptr) - 1, b.shape[1]
+    if max(m, n, int(a_indptr[-1]), b.nnz) >= limit:
+        return None
+    nnz = int(_sparsetools.csr_matmat_maxnnz(m, n, a_indptr, a_indices, b.indptr, b.indices))
+    if nnz >= limit:
+        return None
+    indptr = np.empty(m + 1, dtype=idx)
+    indices = np.empty(nnz, dtype=idx)
+    data = np.empty(nnz, dtype=np.result_type(a[2].dtype, b.data.dtype))
+    _sparsetools.csr_matmat(
+        m, n, a_indptr, a_indices, a[2], b.indptr, b.indices, b.data, indptr, indices, data
+    )
+    used = int(indptr[-1])
+    return indptr, indices[:used], data[:used]
+
+
+def top_k_rows(
+    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``top_k_per_row`` on CSR arrays."""
     lengths = np.diff(indptr)
+
     # Rows with at most k entries are kept whole, gathered in one vectorised step over their ranges only.
     small = np.flatnonzero((lengths > 0) & (lengths <= k))
     lens = lengths[small]
@@ -302,11 +355,13 @@ class CandidateIndex:
             for a in range(0, len(idx), chunk):
                 part = idx[a : a + chunk]
                 if selected is not None:
-                    qi, ri, score = self._search(
-                        block, selected[0][part], selected[1][part], part, selected=True
-                    )
+                    grams = take_rows(selected[0], part)
+                    tokens = take_rows(selected[1], part)
                 else:
-                    qi, ri, score = self._search(block, qg[part], qt[part], part)
+                    sel, tsel = self._select(qg[part], qt[part])
+                    grams = (sel.indptr, sel.indices, sel.data)
+                    tokens = (tsel.indptr, tsel.indices, tsel.data)
+                qi, ri, score = self._search(block, grams, tokens, part)
                 if keys is not None and self.exact:
                     # Plain dict lookups, not a dataframe join: this path also runs in forked workers.
                     eq = [(i, p) for i in part.tolist() for p in self.exact.get(keys[i], ())]
@@ -324,11 +379,11 @@ class CandidateIndex:
         return sel, tsel
 
     def _search(
-        self, block: _Block, qg: sp.csr_matrix, qt: sp.csr_matrix, part: np.ndarray, *, selected: bool = False
+        self, block: _Block, grams: _Rows, tokens: _Rows, part: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        sel, tsel = (qg, qt) if selected else self._select(qg, qt)
-        r1, c1, v1 = top_k_per_row(sel @ block.grams_t, self.k_grams)
-        r2, c2, v2 = top_k_per_row(tsel @ block.tokens_t, self.k_tokens)
+        """Top candidates in ``block`` of the queries at ``part`` (their selected grams and tokens)."""
+        r1, c1, v1 = top_k_rows(*_product(grams, block.grams_t, len(part)), self.k_grams)
+        r2, c2, v2 = top_k_rows(*_product(tokens, block.tokens_t, len(part)), self.k_tokens)
         rows = np.concatenate([r1, r2])
         cols = np.concatenate([c1, c2])
         vals = np.concatenate([v1, v2 * 0.5])
@@ -340,3 +395,12 @@ class CandidateIndex:
         first = np.r_[True, key[order][1:] != key[order][:-1]]
         pick = order[first]
         return part[rows[pick]], block.rows[cols[pick]], vals[pick].astype(np.float32)
+
+
+def _product(a: _Rows, b: sp.csr_matrix, n_rows: int) -> _Rows:
+    """CSR arrays of ``A @ b``: the direct ``csr_matmat`` call, else scipy's ``@``."""
+    fast = product_rows(a, b)
+    if fast is not None:
+        return fast
+    c = (sp.csr_matrix((a[2], a[1], a[0]), shape=(n_rows, b.shape[0])) @ b).tocsr()
+    return c.indptr, c.indices, c.data
