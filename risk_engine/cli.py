@@ -60,6 +60,7 @@ def _cmd_screen(args: argparse.Namespace) -> int:
         out=Path(args.out),
         engine=args.engine,
         resume=args.resume,
+        save_index=args.api_index,
     )
 
 
@@ -109,6 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--engine", choices=("local", "spark"), default="local")
     p.add_argument("--resume", action="store_true", help="resume an interrupted run in --out")
+    p.add_argument(
+        "--api-index",
+        action="store_true",
+        help="also save the API's entity index in OUT/entity_index (serve --snapshot OUT starts at once)",
+    )
     p.set_defaults(handler=_cmd_screen)
 
     p = sub.add_parser("match", help="link two record files")

@@ -282,8 +282,13 @@ def run_screen(
     resume: bool,
     stream: TextIO | None = None,
     as_of: date | None = None,
+    save_index: bool = False,
 ) -> int:
-    """The batch job behind ``risk-engine screen``; returns the exit code (errors raise)."""
+    """The batch job behind ``risk-engine screen``; returns the exit code (errors raise).
+
+    ``save_index`` also saves the API's entity index of the result in ``out/entity_index``, so
+    ``risk-engine serve --snapshot out`` starts without building it.
+    """
     progress = ConsoleProgress(stream)
     t_start = time.perf_counter()
     loaded = load_inputs(
@@ -310,6 +315,8 @@ def run_screen(
         if run.is_complete() and _outputs_intact(out):
             progress.log(f"{out} already holds the complete result of run {run_id}; nothing to do")
             manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+            if save_index:
+                _save_api_index(out, progress)
             _print_summary(manifest, out, stream=stream, reused=True)
             return 0
         state = run.read_state()
@@ -349,9 +356,20 @@ def run_screen(
         result.manifest["outputs"] = {name: sha256_file(out / name) for name in OUTPUT_FILES}
         atomic_write_text(out / "manifest.json", json.dumps(result.manifest, indent=2, sort_keys=True) + "\n")
         progress.finish("write", f"{len(OUTPUT_FILES) + 1} files in {out}")
+        if save_index:
+            _save_api_index(out, progress)
         run.finish()
     _print_summary(result.manifest, out, stream=stream, reused=False)
     return 0
+
+
+def _save_api_index(out: Path, progress: ConsoleProgress) -> None:
+    """The entity index ``serve`` needs, built and saved in ``out/entity_index`` (unless current)."""
+    from risk_engine.api.snapshot import prepare_snapshot_index
+
+    progress.start("index")
+    prepare_snapshot_index(out)
+    progress.finish("index", f"entity index saved in {out / 'entity_index'}")
 
 
 def _outputs_intact(out: Path) -> bool:

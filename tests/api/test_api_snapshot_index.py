@@ -79,3 +79,16 @@ def test_read_only_snapshot_saves_the_index_in_the_data_directory(
     assert not (path / INDEX_DIR).exists()
     assert (tmp_path / "data" / "indexes" / "snap" / "manifest.json").exists()
     assert load_saved_index(path, data_dir=tmp_path / "data") is not None
+
+
+@pytest.mark.slow
+def test_screen_with_api_index_writes_a_loadable_index(tmp_path: Path) -> None:
+    from risk_engine.cli import main
+    from risk_engine.io.run import demo_fixtures_dir
+
+    fixtures = demo_fixtures_dir()
+    out = tmp_path / "snap"
+    code = main(["screen", "--suppliers", str(fixtures / "suppliers.csv"), "--out", str(out), "--api-index"])
+    assert code == 0 and (out / "_SUCCESS").exists()
+    index = load_saved_index(out)
+    assert index is not None and len(index) == pl.read_parquet(out / "entities.parquet").height
