@@ -97,8 +97,8 @@ def resolve_record(
     if candidates is None:
         candidates = snapshot.lookup(record)
     statuses = {c.entity_id: c.decision for c in candidates}
-    fp = fingerprint(str(record.get("name") or ""), record.get("country"))
     if book is not None:
+        fp = fingerprint(str(record.get("name") or ""), record.get("country"))
         rejected = book.rejected.get(fp, frozenset())
         candidates = [c for c in candidates if c.entity_id not in rejected]
         statuses = {c.entity_id: c.decision for c in candidates}
