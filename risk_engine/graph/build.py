@@ -716,9 +716,15 @@ def reconcile_edges(
     )
     kind = pl.col("__kind")
     known = kind == "K"
+    # a buyer part of whose trade went to lanes with a known declared share renormalises the rest of
+    # its trade shares; sorted first, so the sum (and the bytes) do not depend on the input row order
+    absorbed = known & pl.col("__t").is_not_null()
+    if frame.select(absorbed.any()).item():
+        frame = frame.sort("dst", "src", "hs4", nulls_last=True)
     d_sum = pl.when(known).then(pl.col("__d").fill_nan(0.0).clip(lower_bound=0.0)).otherwise(0.0).sum()
     frame = frame.with_columns(
         d_sum.over("dst").alias("__D"),
+        absorbed.any().over("dst").alias("__absorbed"),
         pl.col("src").filter(kind == "T").n_unique().over("dst").alias("__nT"),
         pl.col("src").filter(kind == "U").n_unique().over("dst").alias("__nU"),
         pl.when(kind == "T")
@@ -732,15 +738,16 @@ def reconcile_edges(
     n_rest = (pl.col("__nT") + pl.col("__nU")).cast(pl.Float64)
     remainder = (1.0 - pl.col("__D")).clip(lower_bound=0.0)
     over = pl.col("__D") > 1.0 + SHARE_TOLERANCE
+    # The BOL shares are the buyer's volume proportions as given (no division when nothing was taken
+    # from them: a trade-only buyer keeps its shares bit for bit, whatever order they were summed in).
+    volume = (
+        pl.when(pl.col("__absorbed"))
+        .then(pl.col("__t").fill_null(0.0) / pl.col("__sumT"))
+        .otherwise(pl.col("__t").fill_null(0.0))
+    )
     t_share = (
         pl.when(pl.col("__sumT") > 0)
-        .then(
-            remainder
-            * pl.col("__nT").cast(pl.Float64)
-            / n_rest
-            * pl.col("__t").fill_null(0.0)
-            / pl.col("__sumT")
-        )
+        .then(remainder * (pl.col("__nT").cast(pl.Float64) / n_rest) * volume)
         .otherwise(remainder / n_rest / pl.col("__per_src").cast(pl.Float64))
     )
     share = (

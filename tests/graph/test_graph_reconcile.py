@@ -287,3 +287,28 @@ def test_supply_graph_reports_shares_above_one_once_per_buyer_with_the_sum() -> 
     assert over.height == 1
     assert "v" in over["value"][0] and "1.5" in over["value"][0]
     assert graph.edges["share"].sum() == pytest.approx(1.0)
+
+
+def test_shares_do_not_depend_on_the_row_order_of_the_inputs() -> None:
+    # The engines hand over the same BOL edges in different row orders (Spark sorts them, the local
+    # group-by does not): the reconciled shares must be the same bits either way.
+    trade_rows = [
+        bol(f"s{i}", "v", share, hs4=f"52{i % 10:02d}") for i, share in enumerate([0.1, 0.2, 0.3, 0.15, 0.25])
+    ]
+    trade_rows += [bol("s0", "w", 0.7), bol("s9", "w", 0.3)]
+    dec = edges(
+        [
+            declared("s0", "w", 1 / 3, imputed=False, source="buyer_declared"),  # known, traded
+            declared("s3", "v", 0.5, imputed=True),  # corroborated: its share is its trade volume
+            declared("x", "v", 0.5, imputed=True),  # declared only: one average-sized input
+        ]
+    )
+    forward = reconcile_edges(dec, edges(trade_rows))
+    backward = reconcile_edges(dec, edges(trade_rows[::-1]))
+    assert forward.equals(backward)
+    v = by_src(forward, "v")
+    # six inputs, five traded: each traded one keeps 5/6 of its BOL share, x gets 1/6
+    assert v["s0"]["share"] == 1.0 * (5 / 6) * 0.1 and v["s3"]["share"] == 1.0 * (5 / 6) * 0.15
+    assert v["x"]["share"] == pytest.approx(1 / 6)
+    # w: s0's trade went to its known declared share, so s9's trade share is renormalised over the rest
+    assert shares(forward, "w") == pytest.approx({"s0": 1 / 3, "s9": 2 / 3})
