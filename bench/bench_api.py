@@ -361,7 +361,7 @@ def main() -> int:
     snapshot = synthetic_snapshot(Path(args.out) / f"api_snapshot_{args.entities}", args.entities)
     index_build = prepare_index(snapshot)
     load_start = os.getloadavg()
-    entities = pl.read_parquet(snapshot / "entities.parquet").sample(n=min(20_000, args.entities), seed=1)
+    entities = pl.read_parquet(snapshot / "entities.parquet").sample(n=min(60_000, args.entities), seed=1)
     work = Path(tempfile.mkdtemp(prefix="bench-api-"))
     env = {
         **os.environ,
