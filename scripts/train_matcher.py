@@ -9,8 +9,9 @@ Training data (never the labelled sets in ../shared/data/entity_matching/, which
 - queries: perturbed variants of reference entities (positives: legal-form swaps, abbreviations,
   transliteration spacing, typos, token order, dropped city/industry words, branch/plant suffixes);
   variants of entities left out of the reference (no true match: the nearest others are natural hard
-  negatives); and group-company siblings (same trade name, another industry or city, or another plant
-  number), which are distinct legal entities;
+  negatives); the same company at another address (a match: the same legal entity); and group-company
+  siblings (same trade name, another industry or city, or another plant number), which are distinct
+  legal entities;
 - pairs are exactly what the candidate index proposes for each query, so the model learns on the
   distribution it will score; identifiers are added to a share of records (agreeing on true pairs,
   conflicting on some negatives and, rarely, on a true pair to model data errors).
@@ -109,9 +110,14 @@ def sibling(name: str, rng: random.Random) -> str | None:
                 if other != w:
                     return " ".join([*words[:i], other, *words[i + 1 :]])
         return None
-    # Two numbered sister plants that are separate legal entities: "... No. 1 Factory" vs "... No. 2 Factory".
-    n1, n2 = rng.sample(range(1, 9), 2)
-    return f"{name} No. {n1} Factory|{name} No. {n2} Factory"
+    if r < 0.88:
+        # Two numbered sister plants: "... No. 1 Factory" vs "... No. 2 Factory".
+        n1, n2 = rng.sample(range(1, 9), 2)
+        return f"{name} No. {n1} Factory|{name} No. {n2} Factory"
+    # Two named branches of one company are two sites: "... Dongguan Branch" vs "... Shenzhen Branch".
+    c1, c2 = rng.sample(synth.CN_CITIES, 2)
+    marker = rng.choice(("Branch", "Branch Factory", "Plant"))
+    return f"{name} {c1} {marker}|{name} {c2} {marker}"
 
 
 def build_training(n_synth: int, n_queries: int) -> tuple[pl.DataFrame, dict[str, np.ndarray], np.ndarray]:
@@ -139,6 +145,7 @@ def build_training(n_synth: int, n_queries: int) -> tuple[pl.DataFrame, dict[str
     q_rows: list[dict[str, str | None]] = []
     truth: list[str | None] = []
     kinds: list[str] = []
+    sources: list[str] = []  # the name each query was written from
     for qn in range(n_queries):
         src = rng.randrange(n)
         r = rng.random()
@@ -149,15 +156,20 @@ def build_training(n_synth: int, n_queries: int) -> tuple[pl.DataFrame, dict[str
             row["name"] = synth.perturb(names[src], rng)
             row["address"] = synth.perturb_address(addresses[src], rng)
             kind = "variant"
+            source = names[src]
             true_id = ids[src] if src not in held_out else None
         elif r < 0.72:
-            # Another site of the same company: same name, an address elsewhere (a different facility).
+            # The same company at another address (its registered office, another site, a move): the
+            # same legal entity, so a match. Addresses of one company differ often in real lists;
+            # sites that are separate entities carry a plant number or branch, which the
+            # "sibling" queries below cover.
             row["name"] = synth.perturb(names[src], rng, n_ops=rng.choice((0, 1)))
             row["address"] = synth.perturb_address(synth.site_address(rng, countries[src] or ""), rng) or (
                 synth.site_address(rng, countries[src] or "")
             )
-            kind = "other_site"
-            true_id = None
+            kind = "other_address"
+            source = names[src]
+            true_id = ids[src] if src not in held_out else None
         elif r < 0.88:
             sib = sibling(names[src], rng)
             if sib is None:
@@ -168,6 +180,7 @@ def build_training(n_synth: int, n_queries: int) -> tuple[pl.DataFrame, dict[str
             row["name"] = synth.perturb(sib, rng, n_ops=rng.choice((0, 0, 1)))
             row["address"] = synth.perturb_address(addresses[src], rng) if rng.random() < 0.5 else None
             kind = "sibling"
+            source = sib
             true_id = None
         else:
             other = rng.randrange(n)  # a random other entity written like this one's neighbour
@@ -175,6 +188,7 @@ def build_training(n_synth: int, n_queries: int) -> tuple[pl.DataFrame, dict[str
             row["address"] = synth.perturb_address(addresses[other], rng)
             row["country"] = countries[other]
             kind = "other"
+            source = names[other]
             true_id = ids[other] if other not in held_out else None
         # Identifiers: agree on some true pairs, conflict on some negatives, rare data errors.
         if true_id is not None and true_id in ref_pos:
@@ -186,6 +200,7 @@ def build_training(n_synth: int, n_queries: int) -> tuple[pl.DataFrame, dict[str
         q_rows.append(row)
         truth.append(true_id)
         kinds.append(kind)
+        sources.append(source)
     queries = pl.DataFrame(
         q_rows, schema=dict.fromkeys(("id", "name", "country", "address", "lei"), pl.String)
     )
@@ -221,12 +236,13 @@ def build_training(n_synth: int, n_queries: int) -> tuple[pl.DataFrame, dict[str
     y = (truth_pos[li] == ri).astype(np.int64)
     # Different entities with exactly the same name (common in generated and real lists) cannot be
     # told apart by name; labelling them 0 would teach the model that identical names mean little.
-    src_key = dict(zip(ids, (name_key(n) for n in names), strict=True))
+    # The same holds for a query written from a name that another reference entity also carries
+    # (a held-out entity's namesake in another country, a variant that became another's name).
     ref_names = rref.key
-    truth_name = [src_key.get(t) if t else None for t in truth]
+    source_key = [name_key(s) for s in sources]
     ambiguous = np.fromiter(
         (
-            y[k] == 0 and truth_name[q] is not None and ref_names[r] == truth_name[q]
+            y[k] == 0 and ref_names[r] == source_key[q]
             for k, (q, r) in enumerate(zip(li.tolist(), ri.tolist(), strict=True))
         ),
         dtype=bool,

@@ -30,6 +30,9 @@ FEATURES: tuple[str, ...] = (
     "rare_token_overlap",
     "phonetic_similarity",
     "single_token_name",
+    "same_name_key",
+    "token_substitution",
+    "unmatched_token_share",
     "number_conflict",
     "branch_conflict",
     "legal_form_conflict",
@@ -99,6 +102,57 @@ def _row_dot(a: sp.csr_matrix, b: sp.csr_matrix, li: np.ndarray, ri: np.ndarray)
     return np.clip(np.asarray(prod.sum(axis=1)).ravel(), 0.0, 1.0).astype(np.float32)
 
 
+def _tokens_agree(a: str, b: str) -> bool:
+    """Two words that are the same word written differently: a typo, a plural, an abbreviation."""
+    if len(a) >= 4 and len(b) >= 4 and fuzz.ratio(a, b) >= 80:
+        return True
+    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
+    return len(short) >= 3 and long_.startswith(short) and not short.isdigit()
+
+
+def _unmatched(mine: list[str], other: list[str], other_glued: set[str]) -> int:
+    """How many of ``mine`` find no counterpart in ``other`` (same, similar, or two of them glued)."""
+    missing = 0
+    for t in mine:
+        if t in other_glued or any(_tokens_agree(t, o) for o in other):
+            continue
+        missing += 1
+    return missing
+
+
+def token_alignment(lk: list[str], rk: list[str], close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which words of two names find no counterpart in the other.
+
+    Returns ``token_substitution`` (both names have a word the other lacks: "Garment" against "Textile",
+    "Canada" against "Oil": another entity of a group, more often than not) and
+    ``unmatched_token_share`` (unmatched words over all words). A word matches when the other name has
+    it, a spelling of it (ratio >= 0.8, plural, abbreviation as a prefix) or two of its words glued
+    together ("vander" / "van der"). Words only one name has (a dropped city, a seat, an extra
+    qualifier) count in the share but are no substitution. Pairs not ``close`` get exact word matching
+    only (their names differ anyway, and the fuzzy pass would cost most of the time).
+    """
+    n = len(lk)
+    sub = np.zeros(n, dtype=np.float32)
+    share = np.zeros(n, dtype=np.float32)
+    for k in range(n):
+        a, b = lk[k], rk[k]
+        if not a or not b:
+            continue
+        ta, tb = a.split(" "), b.split(" ")
+        sa, sb = set(ta), set(tb)
+        ua = [t for t in ta if t not in sb]
+        ub = [t for t in tb if t not in sa]
+        if ua and ub and close[k]:
+            ga = {x + y for x in ta for y in ta if x != y}
+            gb = {x + y for x in tb for y in tb if x != y}
+            na, nb = _unmatched(ua, ub, gb), _unmatched(ub, ua, ga)
+        else:
+            na, nb = len(ua), len(ub)
+        sub[k] = float(na > 0 and nb > 0)
+        share[k] = (na + nb) / (len(ta) + len(tb))
+    return sub, share
+
+
 def _both(a: list[str], b: list[str]) -> np.ndarray:
     return np.fromiter((bool(x) and bool(y) for x, y in zip(a, b, strict=True)), dtype=bool, count=len(a))
 
@@ -138,6 +192,13 @@ def compare_pairs(
     f["single_token_name"] = np.fromiter(
         (x.count(" ") == 0 or y.count(" ") == 0 for x, y in zip(lk, rk, strict=True)), dtype=bool, count=n
     ).astype(np.float32)
+    # The same words after normalisation (legal form, case, punctuation, order aside).
+    f["same_name_key"] = np.fromiter(
+        (bool(x) and x == y for x, y in zip(lk, rk, strict=True)), dtype=bool, count=n
+    ).astype(np.float32)
+    f["token_substitution"], f["unmatched_token_share"] = token_alignment(
+        lk, rk, np.maximum(f["name_token_sort"], f["name_compact_ratio"]) >= 0.5
+    )
     ln, rn = _gather(left.numbers, li), _gather(right.numbers, ri)
     f["number_conflict"] = np.fromiter(
         (bool(x) and bool(y) and x != y for x, y in zip(ln, rn, strict=True)), dtype=bool, count=n

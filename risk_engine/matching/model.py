@@ -28,6 +28,8 @@ BINARY_FEATURES = frozenset(
         "single_token_name",
         "number_conflict",
         "branch_conflict",
+        "same_name_key",
+        "token_substitution",
         "legal_form_conflict",
         "country_match",
         "country_conflict",

@@ -1530,6 +1530,8 @@ def _typo(name: str, rng: random.Random) -> str:
 
 def _reorder(name: str, rng: random.Random) -> str:
     words = name.split()
+    if len(words) >= 2 and rng.random() < 0.3:
+        return " ".join([*words[1:], words[0]])  # inverted, as indexes write "Bosch GmbH Robert"
     if len(words) < 3:
         return name
     i = rng.randrange(len(words) - 1)
@@ -1574,8 +1576,77 @@ def _punctuation(name: str, rng: random.Random) -> str:
     )
 
 
+def _seat(name: str, rng: random.Random) -> str:
+    """A seat or location after the name, as registers and patent offices write it ("..., Rotterdam, NL")."""
+    place = _pick(rng, CN_CITIES) if rng.random() < 0.5 else _brand(rng, LATIN_SYL, 2, 3)
+    r = rng.random()
+    if r < 0.35:
+        return f"{name}, {place}"
+    if r < 0.5:  # "Du Pont de Nemours (Nederland) B.V.", "Sang Woo (Cambodia) Co Ltd"
+        words = name.split()
+        at = rng.randrange(1, len(words) + 1) if len(words) > 1 else 1
+        return " ".join([*words[:at], f"({place})", *words[at:]])
+    if r < 0.75:
+        return f"{name}, {place}, {chr(65 + rng.randrange(26))}{chr(65 + rng.randrange(26))}"
+    return f"{name} {place}"
+
+
+def _article(name: str, rng: random.Random) -> str:
+    """'The' added or dropped, '&' and 'and' swapped."""
+    if " & " in name:
+        return name.replace(" & ", " and ", 1)
+    if " and " in name:
+        return name.replace(" and ", " & ", 1)
+    if name.lower().startswith("the "):
+        return name[4:]
+    return "The " + name
+
+
+def _letter_spacing(name: str, rng: random.Random) -> str:
+    """Letters spaced out, as some lists are typed or scanned ("m e r c u r y apparel", "appar e l")."""
+    words = name.split()
+    options = [i for i, w in enumerate(words) if len(w) >= 4 and w.isalpha()]
+    if not options:
+        return name
+    i = int(_pick(rng, [str(o) for o in options]))
+    w = words[i]
+    if rng.random() < 0.5:
+        words[i] = " ".join(w)
+    else:  # only part of the word falls apart
+        cut = rng.randrange(2, len(w) - 1)
+        words[i] = w[:cut] + " " + " ".join(w[cut:])
+    return " ".join(words)
+
+
+def _scatter_spaces(name: str, rng: random.Random) -> str:
+    """Spaces scattered inside words, as PDF or scan extraction leaves them ("m anu fac tu r i ng")."""
+    p = rng.uniform(0.15, 0.4)
+    out: list[str] = []
+    for i, ch in enumerate(name):
+        out.append(ch)
+        if ch.isalpha() and i + 1 < len(name) and name[i + 1].isalpha() and rng.random() < p:
+            out.append(" ")
+    return "".join(out)
+
+
+def _drop_legal(name: str, rng: random.Random) -> str:
+    """The legal form left out altogether, as many supplier lists do."""
+    for form in _ALL_LEGAL_LONGEST_FIRST:
+        if name.endswith(form):
+            return name[: -len(form)].rstrip(" ,")
+    return name
+
+
+_ALL_LEGAL_LONGEST_FIRST = sorted({f for g in _LEGAL_SWAPS for f in g if f}, key=len, reverse=True)
+
+
 PERTURBATIONS: dict[str, Callable[[str, random.Random], str]] = {
     "legal_swap": _legal_swap,
+    "seat": _seat,
+    "article": _article,
+    "letter_spacing": _letter_spacing,
+    "scatter_spaces": _scatter_spaces,
+    "drop_legal": _drop_legal,
     "abbreviate": _abbreviate,
     "split_syllables": _split_syllables,
     "typo": _typo,
@@ -1587,7 +1658,7 @@ PERTURBATIONS: dict[str, Callable[[str, random.Random], str]] = {
 }
 
 
-_FORMAT_OPS = ("legal_swap", "case", "punctuation")
+_FORMAT_OPS = ("legal_swap", "case", "punctuation", "seat", "article", "drop_legal")
 
 
 def perturb(name: str, rng: random.Random, *, n_ops: int | None = None) -> str:
@@ -1612,12 +1683,15 @@ def perturb_address(address: str | None, rng: random.Random) -> str | None:
     if r < 0.25:
         return None
     parts = [p.strip() for p in address.split(",")]
-    if r < 0.28:
-        # Another address altogether (registered office instead of the factory, a moved site).
-        return f"Room {rng.randint(100, 2999)}, {_brand(rng, LATIN_SYL)} Building, {parts[-1]}"
-    if r < 0.5 and len(parts) > 1:
+    if r < 0.40:
+        # Another address altogether (registered office instead of the factory, a moved site, another
+        # list's way of writing it): only the city or nothing in common.
+        if rng.random() < 0.5:
+            return f"Room {rng.randint(100, 2999)}, {_brand(rng, LATIN_SYL)} Building, {parts[-1]}"
+        return f"{_brand(rng, LATIN_SYL)} {_pick(rng, STREET_WORDS)} {rng.randint(1, 400)}"
+    if r < 0.58 and len(parts) > 1:
         parts = parts[1:] if rng.random() < 0.6 else parts[:1]  # only the park/city, or only the street
-    elif r < 0.65:
+    elif r < 0.70:
         rng.shuffle(parts)
     out = ", ".join(parts)
     for long, short in (

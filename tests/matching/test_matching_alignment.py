@@ -1,0 +1,80 @@
+"""Word alignment features and the realistic-variant perturbations the model is trained on."""
+
+import random
+
+import numpy as np
+import polars as pl
+
+from risk_engine.matching import synth
+from risk_engine.matching.compare import token_alignment
+from risk_engine.matching.index import EntityIndex
+from risk_engine.matching.normalise import name_key
+
+
+def _align(pairs: list[tuple[str, str]], close: bool = True) -> tuple[list[float], list[float]]:
+    sub, share = token_alignment(
+        [name_key(a) for a, _ in pairs], [name_key(b) for _, b in pairs], np.full(len(pairs), close)
+    )
+    return [round(float(x), 3) for x in sub], [round(float(x), 3) for x in share]
+
+
+def test_substitution_is_a_word_replaced_not_a_spelling() -> None:
+    sub, share = _align(
+        [
+            ("Shenzhen Huamei Garment Co., Ltd.", "Shenzhen Huamei Textile Co., Ltd."),  # another word
+            ("Shenzhen Huamei Garment Co., Ltd.", "Shenzhen Huamei Garments Co Ltd"),  # plural
+            ("Schlumberger Tech B.V.", "Schlumberger Technology"),  # abbreviation
+            ("C. vander Lely N.V.", "C. van der Lely N.V."),  # glued words
+            ("Du Pont de Nemours (Nederland) B.V.", "Du Pont de Nemours BV"),  # extra word, one side
+            ("Shell Canada Ltd", "Shell Oil Co"),
+        ]
+    )
+    assert sub == [1.0, 0.0, 0.0, 0.0, 0.0, 1.0]
+    assert share[1] == share[2] == 0.0
+    assert share[4] == 0.2  # one word of five unmatched
+    assert share[0] == round(2 / 6, 3) and share[5] == 2 / 4
+
+
+def test_far_pairs_use_exact_words_only_and_empty_names_give_zero() -> None:
+    sub, _ = _align([("Huamei Garment", "Huamei Garments")], close=False)
+    assert sub == [1.0]  # without the fuzzy pass the plural is another word
+    assert token_alignment(["", "abc"], ["abc", ""], np.ones(2, bool))[0].tolist() == [0.0, 0.0]
+
+
+def test_identical_names_score_high_without_address_and_replaced_words_low() -> None:
+    left = pl.DataFrame(
+        {
+            "id": ["a", "b", "c"],
+            "name": ["Coca-Cola Company", "Shenzhen Huamei Garment Co., Ltd.", "Sina Style Kornitsa Branch"],
+            "country": [None, "CN", "BG"],
+        }
+    )
+    right = pl.DataFrame(
+        {
+            "id": ["x", "y", "z"],
+            "name": [
+                "The Coca-Cola Company",
+                "Shenzhen Huamei Textile Co., Ltd.",
+                "Sina Style Kochan Branch",
+            ],
+            "country": [None, "CN", "BG"],
+        }
+    )
+    out = EntityIndex.build(right).score(left, [("a", "x"), ("b", "y"), ("c", "z")])
+    p = dict(zip(out["left_id"], out["probability"], strict=True))
+    assert p["a"] >= 0.9
+    assert p["b"] < 0.5
+    assert p["c"] < 0.9  # two named branches are two sites
+
+
+def test_new_perturbations_are_deterministic_and_realistic() -> None:
+    name = "Mercury Apparel Pvt. Ltd."
+    a = [synth.perturb(name, random.Random(5)) for _ in range(3)]
+    assert a == [synth.perturb(name, random.Random(5)) for _ in range(3)]
+    rng = random.Random(1)
+    scattered = synth.PERTURBATIONS["scatter_spaces"](name, rng)
+    assert scattered.replace(" ", "") == name.replace(" ", "") and scattered != name
+    assert synth.PERTURBATIONS["article"]("Johnson & Johnson", rng) == "Johnson and Johnson"
+    seat = synth.PERTURBATIONS["seat"](name, rng)
+    assert name_key(seat) != "" and "mercury" in name_key(seat)
+    assert synth.PERTURBATIONS["drop_legal"](name, rng) == "Mercury Apparel"
