@@ -202,9 +202,9 @@ def test_hazard_split_is_exact(inp: PropagationInput, agg: str) -> None:
     np.testing.assert_allclose(total[finite], res.hazard[finite], rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(-np.expm1(-res.hazard[finite]), res.risk[finite], rtol=0, atol=1e-9)
     if inp.n_edges:
-        np.testing.assert_allclose(
-            np.bincount(inp.group, weights=res.edge_hazard, minlength=res.group_hazard.shape[0]),
-            np.where(np.isfinite(res.group_hazard), res.group_hazard, 0.0),
-            rtol=1e-9,
-            atol=1e-12,
-        )
+        # A saturated group (risk 1, reachable with a denormal share) has infinite hazard on both
+        # sides; the split is checked where it is finite.
+        split = np.bincount(inp.group, weights=res.edge_hazard, minlength=res.group_hazard.shape[0])
+        ok = np.isfinite(res.group_hazard)
+        np.testing.assert_allclose(split[ok], res.group_hazard[ok], rtol=1e-9, atol=1e-12)
+        assert np.all(~np.isfinite(split[~ok]) | (split[~ok] == 0))
