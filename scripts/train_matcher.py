@@ -43,7 +43,7 @@ from risk_engine.matching.blocking import CandidateIndex  # noqa: E402
 from risk_engine.matching.compare import FEATURES, PairVectors, compare_pairs  # noqa: E402
 from risk_engine.matching.identifiers import uscc_check_char  # noqa: E402
 from risk_engine.matching.model import MatchModel, design_matrix, design_terms, save_model  # noqa: E402
-from risk_engine.matching.normalise import name_key  # noqa: E402
+from risk_engine.matching.normalise import name_key, normalise_name  # noqa: E402
 from risk_engine.matching.records import prepare_records  # noqa: E402
 
 OAR = Path("/work/shared/data/company_names/oar_facility_lists/oar_facility_lists_2019.csv")
@@ -238,8 +238,10 @@ def build_training(n_synth: int, n_queries: int) -> tuple[pl.DataFrame, dict[str
     # told apart by name; labelling them 0 would teach the model that identical names mean little.
     # The same holds for a query written from a name that another reference entity also carries
     # (a held-out entity's namesake in another country, a variant that became another's name).
-    ref_names = rref.key
-    source_key = [name_key(s) for s in sources]
+    # Identity here is the key plus the branch or plant marker: "X Dongguan Branch" and "X Shenzhen Branch"
+    # share a key but are two sites, the hard negatives the model must see.
+    ref_names = [f"{k}|{b}" for k, b in zip(rref.key, rref.branch, strict=True)]
+    source_key = [f"{n.key}|{n.branch}" for n in map(normalise_name, sources)]
     ambiguous = np.fromiter(
         (
             y[k] == 0 and ref_names[r] == source_key[q]

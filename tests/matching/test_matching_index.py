@@ -1,3 +1,4 @@
+import numpy as np
 import polars as pl
 import pytest
 
@@ -130,7 +131,11 @@ def test_parallel_link_equals_serial(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(index_module, "PARALLEL_MIN_QUERIES", 10)
     parallel = idx.link(q, workers=2)
     assert serial.height >= 55
-    assert parallel.sort("left_id", "right_id").equals(serial.sort("left_id", "right_id"))
+    a, b = parallel.sort("left_id", "right_id"), serial.sort("left_id", "right_id")
+    # Same pairs, decisions and features; the probability may differ in the last bit, because numpy's
+    # vectorised arithmetic depends on the batch shape (the pipeline rounds to 12 decimals).
+    assert a.drop("probability").equals(b.drop("probability"))
+    np.testing.assert_allclose(a["probability"].to_numpy(), b["probability"].to_numpy(), rtol=0, atol=1e-12)
 
 
 def test_exact_key_is_always_a_candidate() -> None:
