@@ -274,14 +274,12 @@ def driver_cluster(
     """
     import numpy as np
 
-    from risk_engine.matching.cluster import DEFAULT_SEPARATION, cluster_pairs
-    from risk_engine.matching.compare import FEATURES, PairVectors
-    from risk_engine.matching.decisions import normalise_decisions
-    from risk_engine.matching.index import ScoredPairs, score_pairs
+    from risk_engine.matching.cluster import DEFAULT_SEPARATION, cluster_scored
+    from risk_engine.matching.compare import FEATURES
+    from risk_engine.matching.index import ScoredPairs
 
     rec = index.ref
     n = len(rec)
-    model = index.model
     position = pl.DataFrame(
         {"id": rec.ids, "pos": np.arange(n, dtype=np.int64)}, schema={"id": pl.String, "pos": pl.Int64}
     )
@@ -302,42 +300,4 @@ def driver_cluster(
         {f: keyed[f"feat_{f}"].to_numpy().astype(np.float32) for f in FEATURES},
         {f: keyed[f"contrib_{f}"].to_numpy().astype(np.float32) for f in FEATURES},
     )
-    scored = index._apply_decisions(rec, scored, decisions)
-    must: list[tuple[int, int]] = []
-    cannot: list[tuple[int, int]] = []
-    for a, b, dec in normalise_decisions(decisions).select("left_id", "right_id", "decision").iter_rows():
-        if a in index.position and b in index.position:
-            (must if dec == "confirm" else cannot).append((index.position[a], index.position[b]))
-    qg, qt = index.candidates.query_matrices(rec.core, rec.key)
-    vectors = PairVectors(qg, index.candidates.gram_matrix, qt, index.candidates.token_matrix)
-
-    def scorer(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return np.asarray(score_pairs(model, rec, rec, a, b, vectors).prob)
-
-    labels = cluster_pairs(
-        n,
-        scored.li,
-        scored.ri,
-        scored.prob,
-        scorer=scorer,
-        match_threshold=model.match_threshold,
-        must_link=must,
-        cannot_link=cannot,
-        separation=DEFAULT_SEPARATION,
-        ids=rec.ids,
-    )
-    lab = pl.DataFrame({"id": rec.ids, "label": labels})
-    rep = lab.group_by("label").agg(pl.col("id").min().alias("cluster_id"))
-    best = np.full(n, np.nan)
-    same = labels[scored.li] == labels[scored.ri] if len(scored) else np.zeros(0, bool)
-    for a, b, p in zip(
-        scored.li[same].tolist(), scored.ri[same].tolist(), scored.prob[same].tolist(), strict=True
-    ):
-        best[a] = p if np.isnan(best[a]) else max(best[a], p)
-        best[b] = p if np.isnan(best[b]) else max(best[b], p)
-    clusters = (
-        lab.join(rep, on="label", how="left")
-        .with_columns(pl.Series("probability", best, dtype=pl.Float64).fill_nan(None))
-        .select("id", "cluster_id", "probability")
-    )
-    return clusters, index.to_frame(rec, scored)
+    return cluster_scored(index, scored, decisions=decisions, separation=DEFAULT_SEPARATION)

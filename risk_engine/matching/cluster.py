@@ -17,7 +17,7 @@ import polars as pl
 from risk_engine.errors import InputError
 from risk_engine.matching.compare import PairVectors
 from risk_engine.matching.decisions import normalise_decisions
-from risk_engine.matching.index import EntityIndex, score_pairs
+from risk_engine.matching.index import EntityIndex, ScoredPairs, score_pairs
 from risk_engine.matching.model import MatchModel, load_model
 
 PairScorer = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -119,7 +119,6 @@ def dedupe_with_pairs(
     index = EntityIndex.build(frame, model=model or load_model())
     rec = index.ref
     n = len(rec)
-    m = index.model
     qg, qt = index.candidates.query_matrices(rec.core, rec.key)
     vectors = PairVectors(qg, index.candidates.gram_matrix, qt, index.candidates.token_matrix)
     scored = index.score_all(rec, exclude_self=True, progress=progress)
@@ -132,6 +131,30 @@ def dedupe_with_pairs(
         first = order[np.r_[True, pair_key[order][1:] != pair_key[order][:-1]]]
         scored = scored.take(np.sort(first))
         scored.li, scored.ri = np.minimum(scored.li, scored.ri), np.maximum(scored.li, scored.ri)
+    return cluster_scored(index, scored, decisions=decisions, separation=separation, vectors=vectors)
+
+
+def cluster_scored(
+    index: EntityIndex,
+    scored: ScoredPairs,
+    *,
+    decisions: pl.DataFrame | None = None,
+    separation: float = DEFAULT_SEPARATION,
+    vectors: PairVectors | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Clusters and pairs of one table from its scored pairs (each unordered pair once, ``li < ri``).
+
+    Remembered decisions are applied, then no-chaining ``cluster_pairs``; cluster id = smallest member
+    id, probability = the best pair inside the cluster. Used by the local dedupe and by the Spark
+    engine, which scores the pairs on executors and clusters them on the driver.
+    """
+    rec = index.ref
+    n = len(rec)
+    m = index.model
+    if vectors is None:
+        qg, qt = index.candidates.query_matrices(rec.core, rec.key)
+        vectors = PairVectors(qg, index.candidates.gram_matrix, qt, index.candidates.token_matrix)
+    pair_vectors = vectors
     scored = index._apply_decisions(rec, scored, decisions)
     d = normalise_decisions(decisions)
     must: list[tuple[int, int]] = []
@@ -141,7 +164,7 @@ def dedupe_with_pairs(
             (must if dec == "confirm" else cannot).append((index.position[a], index.position[b]))
 
     def scorer(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return score_pairs(m, rec, rec, a, b, vectors).prob
+        return score_pairs(m, rec, rec, a, b, pair_vectors).prob
 
     labels = cluster_pairs(
         n,
