@@ -231,8 +231,10 @@ def prepare_rows(rows: Sequence[Mapping[str, Any]]) -> PreparedRecords:
     }
     ids = [str(r["id"]) if r.get("id") is not None else str(i) for i, r in enumerate(rows)]
     if len(set(ids)) != n:
-        msg = "records: duplicate id; ids must be unique"
-        raise InputSchemaError(msg, column="id")
+        dup, count = Counter(ids).most_common(1)[0]
+        at = [i for i, v in enumerate(ids) if v == dup][:5]
+        msg = f"records: duplicate id {dup!r} ({count} records, e.g. positions {at}); ids must be unique"
+        raise InputSchemaError(msg, row=at[0], column="id", value=dup)
     return PreparedRecords(
         ids=ids,
         names=names,

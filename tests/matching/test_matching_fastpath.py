@@ -116,3 +116,12 @@ def test_lookup_equals_link(index: EntityIndex, records: list[dict[str, Any]]) -
     for record, want in zip(records, expected, strict=True):
         got = index.lookup(record, limit=50)
         assert sorted((h["id"], h["probability"], h["decision"]) for h in got) == sorted(want)
+
+
+def test_prepare_rows_names_the_duplicate_id() -> None:
+    import pytest
+
+    from risk_engine.errors import InputSchemaError
+
+    with pytest.raises(InputSchemaError, match=r"duplicate id 'a' \(2 records, e.g. positions \[0, 2\]\)"):
+        prepare_rows([{"id": "a", "name": "X"}, {"id": "b", "name": "Y"}, {"id": "a", "name": "Z"}])
