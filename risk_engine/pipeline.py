@@ -141,6 +141,11 @@ class ScreenResult:
     audits: pl.DataFrame | None = None  # findings with their entity id (for the ILO breakdown)
     tiers: pl.DataFrame | None = None  # buyer, entity_id, tier: every entity reachable from each buyer
     missing: list[str] = field(default_factory=list)  # what the result lacks because an input was absent
+    # What scoring consumed besides the edges, so one entity can be re-scored later (the API folds a
+    # request's own findings and declared suppliers into a matched entity's score this way).
+    graph_nodes: pl.DataFrame | None = None
+    enforcement_hits: pl.DataFrame | None = None
+    reference: dict[str, pl.DataFrame] = field(default_factory=dict)
 
     def band_counts(self) -> dict[str, int]:
         """Rows of the scores table per band (all bands present, zero when empty)."""
@@ -955,6 +960,9 @@ def screen(
         audits=out.get("audits"),
         tiers=graph_frames.get("tiers"),
         missing=missing,
+        graph_nodes=graph_frames["nodes"],
+        enforcement_hits=resolved.enforcement_hits,
+        reference=dict(inputs.reference),
     )
     result.manifest = build_manifest(
         inputs, result, methodology=methodology, versions=versions, as_of=evaluated, timings=timings

@@ -8,7 +8,7 @@ evidence on it. ``score_graph`` then scores that small graph with the same metho
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import polars as pl
@@ -33,10 +33,15 @@ def record_node(i: int) -> str:
     return f"{RECORD_NODE}:{i}"
 
 
-def record_graph(record: Mapping[str, Any], i: int = 0) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Node and edge rows of one record's graph (``graph.build`` NODE_SCHEMA / EDGE_SCHEMA shapes)."""
+def record_graph(
+    record: Mapping[str, Any], i: int = 0, *, node_id: str | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Node and edge rows of one record's graph (``graph.build`` NODE_SCHEMA / EDGE_SCHEMA shapes).
+
+    The record's node comes first; ``node_id`` names it (default ``record:i``) and prefixes its suppliers.
+    """
     own_hs4 = _hs4_list(record.get("hs_codes"))
-    me = record_node(i)
+    me = node_id or record_node(i)
     nodes = [
         {
             "entity_id": me,
@@ -80,6 +85,11 @@ def record_graph(record: Mapping[str, Any], i: int = 0) -> tuple[list[dict[str, 
     return nodes, edges
 
 
+def _date(value: Any) -> date | None:
+    """A date as the request models give it, or its ISO text (callers outside the API)."""
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
 def record_findings(record: Mapping[str, Any], i: int = 0) -> list[dict[str, Any]]:
     """The record's inline audit findings as audits rows linked to the record's node."""
     rows = []
@@ -91,13 +101,13 @@ def record_findings(record: Mapping[str, Any], i: int = 0) -> list[dict[str, Any
                 "site_entity_id": record_node(i),
                 "audit_id": f"inline-{i}",
                 "finding_id": f.get("finding_id") or f"inline-{j + 1}",
-                "audit_date": f.get("audit_date"),
+                "audit_date": _date(f.get("audit_date")),
                 "scheme": f.get("scheme"),
                 "clause": f.get("clause"),
                 "ilo_indicators": [int(indicator)] if indicator is not None else None,
                 "grade": f.get("grade"),
                 "status": f.get("status"),
-                "status_date": f.get("status_date"),
+                "status_date": _date(f.get("status_date")),
                 "workers_affected": f.get("workers_affected"),
                 "source": f.get("source"),
             }

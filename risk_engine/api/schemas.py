@@ -138,7 +138,13 @@ class ScoreResult(_Response):
 
     key: str
     matches: list[MatchCandidate]
-    scored_from: Literal["matched_entity", "record", "none"]
+    scored_from: Literal["matched_entity", "matched_entity_and_record", "record", "none"] = Field(
+        description=(
+            "matched_entity: the snapshot's score of the matched entity; matched_entity_and_record: that score "
+            "recomputed with the record's own audit findings and declared suppliers (request-scoped); "
+            "record: no match, scored from what the record carries; none: nothing to score"
+        )
+    )
     result: EntityScore | None
     note: str | None = None
 

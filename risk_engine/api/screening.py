@@ -63,7 +63,7 @@ class RecordOutcome:
     statuses: dict[str, str]  # entity_id -> match | review | confirmed | rejected
     chosen: Candidate | None
     match_status: str  # match | review | confirmed | none
-    scored_from: str  # matched_entity | record | none
+    scored_from: str  # matched_entity | matched_entity_and_record | record | none
     result: dict[str, Any] | None
     note: str | None
 
@@ -128,14 +128,43 @@ def _outcome(
     if chosen is not None:
         view = snapshot.entity(chosen.entity_id)
         if view is not None:
-            note = (
-                "provisional: the best candidate needs review; its score is shown until a decision"
-                if match_status == "review"
-                else None
-            )
-            return RecordOutcome(candidates, statuses, chosen, match_status, "matched_entity", view, note)
+            notes = []
+            if match_status == "review":
+                notes.append(
+                    "provisional: the best candidate needs review; its score is shown until a decision"
+                )
+            scored_from = "matched_entity"
+            added = _additions(record)
+            if added:
+                rescore = getattr(snapshot, "rescore", None)
+                folded = rescore(chosen.entity_id, record) if rescore is not None else None
+                if folded is not None:
+                    view, scored_from = folded, "matched_entity_and_record"
+                    notes.append(
+                        f"the entity's score includes this record's {added} (for this request only; "
+                        "the snapshot is unchanged)"
+                    )
+                else:
+                    notes.append(
+                        f"this record's {added} could not be folded into the entity's score: the snapshot "
+                        "keeps no scoring inputs (re-run the screen to add them)"
+                    )
+            note = "; ".join(notes) or None
+            return RecordOutcome(candidates, statuses, chosen, match_status, scored_from, view, note)
     note = "no matching entity in the snapshot, and the record carries nothing to score it from"
     return RecordOutcome(candidates, statuses, None, "none", "none", None, note)
+
+
+def _additions(record: Mapping[str, Any]) -> str:
+    """What a record adds to its matched entity, in words ("" when nothing)."""
+    parts = []
+    n_findings = len(record.get("audit_findings") or [])
+    n_suppliers = len(record.get("upstream_suppliers") or [])
+    if n_findings:
+        parts.append(f"{n_findings} audit finding{'s' if n_findings != 1 else ''}")
+    if n_suppliers:
+        parts.append(f"{n_suppliers} declared upstream supplier{'s' if n_suppliers != 1 else ''}")
+    return " and ".join(parts)
 
 
 def record_from_row(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,25 +1,32 @@
 """The read-only screening snapshot the API serves: entities, scores, explanations, matcher.
 
 A snapshot is the output directory of a batch screen (``scores.parquet``, ``entities.parquet``,
-``matches.parquet``, ``edges.parquet``, ``explanations.parquet``, ``manifest.json``, ``_SUCCESS``).
+``matches.parquet``, ``edges.parquet``, ``explanations.parquet``, ``manifest.json``, ``_SUCCESS``, and the
+scoring inputs ``graph_nodes.parquet``, ``audit_findings.parquet``, ``enforcement_hits.parquet`` that let
+``api.rescoring`` fold a request's own findings into a matched entity's score).
 The API depends only on the small ``Snapshot`` protocol below, so that routes, persistence and
 limits can be tested against a snapshot built from tiny frames.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import polars as pl
 
 from risk_engine.errors import RunError
+
+if TYPE_CHECKING:
+    from risk_engine.api.rescoring import ScoringInputs
 
 log = logging.getLogger("risk_engine.api.snapshot")
 
@@ -77,6 +84,10 @@ class Snapshot(Protocol):
 
     def paths(self, entity_id: str) -> dict[str, Any] | None:
         """The top paths and flags of one entity, or None."""
+        ...
+
+    def rescore(self, entity_id: str, record: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The entity's score view with the record's own findings and declared suppliers folded in."""
         ...
 
     def score_unmatched(self, records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any] | None]:
@@ -210,6 +221,7 @@ class FrameSnapshot:
         explanations: pl.DataFrame | None = None,
         unmatched_scorer: UnmatchedScorer | None = None,
         methodology_document: Mapping[str, Any] | None = None,
+        scoring_inputs: Callable[[], ScoringInputs | None] | None = None,
     ) -> None:
         if "entity_id" not in scores.columns:
             msg = "scores table has no entity_id column"
@@ -232,6 +244,10 @@ class FrameSnapshot:
         )
         self._unmatched_scorer = unmatched_scorer
         self._methodology = dict(methodology_document or {})
+        # The batch's scoring inputs, read on first use (most requests never need them).
+        self._scoring_loader = scoring_inputs
+        self._scoring: ScoringInputs | None = None
+        self._scoring_lock = threading.Lock()
 
     def _row(self, frame: pl.DataFrame, ids: pl.Series, entity_id: str) -> dict[str, Any] | None:
         if not entity_id or len(entity_id) > 512:
@@ -315,6 +331,28 @@ class FrameSnapshot:
                 top_paths = _as_list(payload.get("top_paths", top_paths))
                 flags = _as_list(payload.get("flags", flags))
         return {"entity_id": entity_id, "top_paths": top_paths, "flags": flags, "versions": view["versions"]}
+
+    def scoring_inputs(self) -> ScoringInputs | None:
+        """The batch's scoring inputs (None for a snapshot written before they were kept)."""
+        if self._scoring is None and self._scoring_loader is not None:
+            with self._scoring_lock:
+                if self._scoring is None and self._scoring_loader is not None:
+                    self._scoring = self._scoring_loader()
+                    self._scoring_loader = None
+        return self._scoring
+
+    def rescore(self, entity_id: str, record: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The entity's score view with the record's findings and declared suppliers (``api.rescoring``).
+
+        None when the snapshot has no scoring inputs or the entity is not in its graph.
+        """
+        from risk_engine.api.rescoring import rescored_view
+
+        inputs = self.scoring_inputs()
+        view = self.entity(entity_id)
+        if inputs is None or view is None:
+            return None
+        return rescored_view(inputs, view, record, snapshot_versions=self.info.versions)
 
     def score_unmatched(self, records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any] | None]:
         """Score unmatched records from what they carry, when a scorer is wired in."""
@@ -410,10 +448,17 @@ def load_snapshot(path: Path, *, matcher: Matcher | None = None) -> FrameSnapsho
         explanations=explanations,
         unmatched_scorer=_unmatched_scorer(),
         methodology_document=_methodology_document(methodology),
+        scoring_inputs=functools.partial(_load_scoring_inputs, path, manifest),
     )
     # Load the scorer's reference data now, not in the first request that needs it.
     snapshot.score_unmatched([{"name": "warm-up", "country": "DE"}])
     return snapshot
+
+
+def _load_scoring_inputs(path: Path, manifest: Mapping[str, Any]) -> ScoringInputs | None:
+    from risk_engine.api.rescoring import load_scoring_inputs
+
+    return load_scoring_inputs(path, manifest)
 
 
 def _first_value(frame: pl.DataFrame, column: str) -> Any:

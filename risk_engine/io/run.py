@@ -55,7 +55,13 @@ OUTPUT_FILES = (
     "explanations.parquet",
     "rejects.csv",
     "report.html",
+    # scoring inputs besides the edges (``risk_engine.api.rescoring`` re-scores one entity from them)
+    "graph_nodes.parquet",
+    "audit_findings.parquet",
+    "enforcement_hits.parquet",
 )
+# User-supplied reference tables (GSI, a newer TVPRA list, a country index), one file each when given.
+REFERENCE_FILE = "reference_{}.parquet"
 DECISION_COLUMNS = ("left_id", "right_id", "decision")
 
 
@@ -353,7 +359,7 @@ def run_screen(
         )
         write_outputs(result, out, progress=progress)
         result.manifest["timings_s"] = {**progress.timings, "total": round(time.perf_counter() - t_start, 3)}
-        result.manifest["outputs"] = {name: sha256_file(out / name) for name in OUTPUT_FILES}
+        result.manifest["outputs"] = {name: sha256_file(out / name) for name in output_names(result)}
         atomic_write_text(out / "manifest.json", json.dumps(result.manifest, indent=2, sort_keys=True) + "\n")
         progress.finish("write", f"{len(OUTPUT_FILES) + 1} files in {out}")
         if save_index:
@@ -379,7 +385,7 @@ def _outputs_intact(out: Path) -> bool:
         recorded: dict[str, str] = manifest["outputs"]
     except (OSError, ValueError, KeyError, TypeError):
         return False
-    return set(recorded) == set(OUTPUT_FILES) and all(
+    return set(OUTPUT_FILES) <= set(recorded) and all(
         (out / name).is_file() and sha256_file(out / name) == digest for name, digest in recorded.items()
     )
 
@@ -435,16 +441,30 @@ def write_outputs(result: ScreenResult, out: Path, *, progress: ConsoleProgress)
         ("entities.parquet", lambda p: write_parquet(result.entities, p)),
         ("explanations.parquet", lambda p: write_parquet(result.explanations, p)),
         ("rejects.csv", lambda p: write_csv(result.rejects, p)),
+        ("graph_nodes.parquet", lambda p: write_parquet(_or_empty(result.graph_nodes), p)),
+        ("audit_findings.parquet", lambda p: write_parquet(_or_empty(result.audits), p)),
+        ("enforcement_hits.parquet", lambda p: write_parquet(_or_empty(result.enforcement_hits), p)),
         (
             "report.html",
             lambda p: atomic_write_text(p, render_report(result, tiers=result.tiers)),
         ),
     ]
+    for key, frame in sorted(result.reference.items()):
+        writers.append((REFERENCE_FILE.format(key), lambda p, f=frame: write_parquet(f, p)))
     for name, write in writers:
         write(out / name)
         progress.advance()
         if name == "matches.parquet" and os.environ.get("RISK_ENGINE_TEST_PAUSE_AFTER_STAGE") == "write":
             time.sleep(float(os.environ.get("RISK_ENGINE_TEST_PAUSE_SECONDS", "60")))
+
+
+def _or_empty(frame: pl.DataFrame | None) -> pl.DataFrame:
+    return pl.DataFrame() if frame is None else frame
+
+
+def output_names(result: ScreenResult) -> list[str]:
+    """Every file ``write_outputs`` writes for this result (fixed outputs, then reference tables)."""
+    return [*OUTPUT_FILES, *(REFERENCE_FILE.format(key) for key in sorted(result.reference))]
 
 
 def _print_summary(manifest: Mapping[str, Any], out: Path, *, stream: TextIO | None, reused: bool) -> None:
@@ -470,7 +490,8 @@ def _print_summary(manifest: Mapping[str, Any], out: Path, *, stream: TextIO | N
     if timings:
         lines.append("  time             " + "  ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
     lines.append(f"  outputs in {out.resolve()}: report.html, scores.csv/.xlsx/.parquet, matches.parquet,")
-    lines.append("    edges.parquet, entities.parquet, explanations.parquet, rejects.csv, manifest.json")
+    lines.append("    edges.parquet, entities.parquet, explanations.parquet, rejects.csv, manifest.json,")
+    lines.append("    and the scoring inputs graph_nodes/audit_findings/enforcement_hits.parquet")
     print("\n".join(lines), file=sys.stdout if stream is None else stream, flush=True)
 
 

@@ -208,7 +208,16 @@ def _top_findings(
     c = evidence.finding_contributions(ff.factors, params=params, variant="point").filter(pl.col("x") > 0)
     names = _indicator_names()
     c = (
-        c.sort("site_entity_id", "x", descending=[False, True])
+        # ties broken by indicator and ids, so the order never depends on the findings' row order
+        c.sort(
+            "site_entity_id",
+            "x",
+            "indicator",
+            "audit_id",
+            "finding_id",
+            descending=[False, True, False, False, False],
+            nulls_last=True,
+        )
         .with_columns(_n=pl.int_range(pl.len()).over("site_entity_id"))
         .filter(pl.col("_n") < per_entity)
     )
