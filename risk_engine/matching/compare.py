@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import polars as pl
+import pyarrow.compute as pc
 import scipy.sparse as sp
 from rapidfuzz import fuzz
 from rapidfuzz.distance import JaroWinkler
@@ -79,7 +82,7 @@ class PairVectors:
     right_tokens: sp.csr_matrix
 
 
-def _gather(values: Sequence[str], idx: np.ndarray) -> list[str]:
+def _gather(values: Sequence[Any], idx: list[int]) -> list[Any]:
     return [values[i] for i in idx]
 
 
@@ -95,11 +98,69 @@ def _row_dot(a: sp.csr_matrix, b: sp.csr_matrix, li: np.ndarray, ri: np.ndarray)
     """Row-wise dot products a[li[k]] . b[ri[k]] (cosines, since rows are L2-normalised)."""
     if len(li) == 0:
         return np.zeros(0, dtype=np.float32)
+    if len(li) <= _ROW_DOT_DIRECT_MAX:
+        direct = _row_dot_direct(a, b, li, ri)
+        if direct is not None:
+            return direct
     width = max(a.shape[1], b.shape[1])
     a = a if a.shape[1] == width else sp.csr_matrix((a.data, a.indices, a.indptr), shape=(a.shape[0], width))
     b = b if b.shape[1] == width else sp.csr_matrix((b.data, b.indices, b.indptr), shape=(b.shape[0], width))
     prod = a[li].multiply(b[ri])
     return np.clip(np.asarray(prod.sum(axis=1)).ravel(), 0.0, 1.0).astype(np.float32)
+
+
+# Up to this many pairs the row products are taken from the CSR arrays directly: scipy's fancy
+# indexing costs a fixed ~0.15 ms per call (most of a single lookup's cosines); above it scipy's C++
+# row copy and merge are the faster way.
+_ROW_DOT_DIRECT_MAX = 512
+
+
+def _rows_of(m: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in ``m.indices``/``m.data`` of the entries of ``rows`` (in order), and their pair."""
+    ptr = m.indptr
+    start = ptr[rows].astype(np.int64)
+    length = ptr[rows + 1].astype(np.int64) - start
+    total = int(length.sum())
+    pair = np.repeat(np.arange(len(rows)), length)
+    # Position = the row's start + the entry's offset within the row.
+    pos = np.arange(total, dtype=np.int64) + np.repeat(start - (np.cumsum(length) - length), length)
+    return pos, pair
+
+
+def _row_dot_direct(a: sp.csr_matrix, b: sp.csr_matrix, li: np.ndarray, ri: np.ndarray) -> np.ndarray | None:
+    """``_row_dot`` computed exactly as scipy does (same products, same order, same ``add.reduceat``).
+
+    scipy's ``a[li].multiply(b[ri]).sum(axis=1)`` merges the rows in column order when both are in
+    canonical form (sorted, no duplicates), keeps the non-zero products and sums each row with
+    ``np.add.reduceat``. This does the same without building the matrices. ``None`` (use scipy) when a
+    row is not canonical, a value is not finite (``inf * 0`` is kept by scipy) or a dtype is not float.
+    """
+    if a.data.dtype.kind != "f" or b.data.dtype.kind != "f":
+        return None
+    width = max(a.shape[1], b.shape[1])
+    pa, owner_a = _rows_of(a, li)
+    pb, owner_b = _rows_of(b, ri)
+    ka = owner_a * width + a.indices[pa]
+    kb = owner_b * width + b.indices[pb]
+    if (len(ka) > 1 and not (ka[1:] > ka[:-1]).all()) or (len(kb) > 1 and not (kb[1:] > kb[:-1]).all()):
+        return None
+    da, db = a.data[pa], b.data[pb]
+    if not (np.isfinite(da).all() and np.isfinite(db).all()):
+        return None
+    dtype = np.result_type(a.data.dtype, b.data.dtype)
+    out = np.zeros(len(li), dtype=dtype)
+    if len(ka) and len(kb):
+        at = np.searchsorted(kb, ka)
+        hit = at < len(kb)
+        hit[hit] = kb[at[hit]] == ka[hit]
+        prod = da[hit].astype(dtype, copy=False) * db[at[hit]].astype(dtype, copy=False)
+        keep = prod != 0
+        prod = prod[keep]
+        counts = np.bincount(owner_a[hit][keep], minlength=len(li))
+        rows = np.flatnonzero(counts)
+        if len(rows):
+            out[rows] = np.add.reduceat(prod, (np.cumsum(counts) - counts)[rows])
+    return np.clip(out, 0.0, 1.0).astype(np.float32)
 
 
 def _tokens_agree(a: str, b: str) -> bool:
@@ -110,14 +171,40 @@ def _tokens_agree(a: str, b: str) -> bool:
     return len(short) >= 3 and long_.startswith(short) and not short.isdigit()
 
 
-def _unmatched(mine: list[str], other: list[str], other_glued: set[str]) -> int:
-    """How many of ``mine`` find no counterpart in ``other`` (same, similar, or two of them glued)."""
-    missing = 0
-    for t in mine:
-        if t in other_glued or any(_tokens_agree(t, o) for o in other):
-            continue
-        missing += 1
-    return missing
+def _may_reach_80(la: int, lb: int) -> bool:
+    """Whether two words of these lengths can have ``fuzz.ratio`` >= 80 at all.
+
+    ``fuzz.ratio`` is 200 * LCS / (la + lb) <= 200 * min / (la + lb); when 5 * min < 2 * (la + lb) that
+    bound is below 80 by at least 40 / (la + lb), far beyond rounding, so the call can be skipped
+    without changing any decision of ``_tokens_agree``.
+    """
+    return 5 * min(la, lb) >= 2 * (la + lb)
+
+
+def _agrees_with_any(t: str, others: list[str]) -> bool:
+    """``any(_tokens_agree(t, o) for o in others)``, cheapest tests first."""
+    lt = len(t)
+    for o in others:
+        lo = len(o)
+        short, long_, ls = (t, o, lt) if lt <= lo else (o, t, lo)
+        if ls >= 3 and long_.startswith(short) and not short.isdigit():
+            return True
+        if ls >= 4 and 5 * ls >= 2 * (lt + lo) and fuzz.ratio(t, o) >= 80:
+            return True
+    return False
+
+
+def _glued(t: str, words: set[str]) -> bool:
+    """``t`` is two different words of ``words`` written together ("vander" from "van", "der").
+
+    The same as ``t in {x + y for x in words for y in words if x != y}`` without building the set.
+    """
+    for x in words:
+        if t.startswith(x):
+            y = t[len(x) :]
+            if y != x and y in words:
+                return True
+    return False
 
 
 def token_alignment(lk: list[str], rk: list[str], close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -130,31 +217,242 @@ def token_alignment(lk: list[str], rk: list[str], close: np.ndarray) -> tuple[np
     together ("vander" / "van der"). Words only one name has (a dropped city, a seat, an extra
     qualifier) count in the share but are no substitution. Pairs not ``close`` get exact word matching
     only (their names differ anyway, and the fuzzy pass would cost most of the time).
+
+    Small inputs (a lookup's few dozen pairs) go through a plain loop; large ones through arrays of
+    word ids. Both give exactly the values of the per-pair definition above
+    (tests/matching/test_matching_compare_equivalence.py).
     """
+    close = np.asarray(close)
+    if len(lk) >= _ALIGN_ARRAYS_MIN:
+        try:
+            left = pl.Series(lk, dtype=pl.String, strict=True)
+            right = pl.Series(rk, dtype=pl.String, strict=True)
+        except (UnicodeEncodeError, TypeError):  # lone surrogates, non-strings: the loop handles them
+            return _alignment_loop(lk, rk, close)
+        return _alignment_arrays(lk, rk, left, right, close)
+    return _alignment_loop(lk, rk, close)
+
+
+_ALIGN_ARRAYS_MIN = 1_000
+
+
+def _alignment_loop(lk: list[str], rk: list[str], close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n = len(lk)
-    sub = np.zeros(n, dtype=np.float32)
-    share = np.zeros(n, dtype=np.float32)
-    for k in range(n):
-        a, b = lk[k], rk[k]
-        if not a or not b:
-            continue
-        ta, tb = a.split(" "), b.split(" ")
-        sa, sb = set(ta), set(tb)
+    sub = [0.0] * n
+    share = [0.0] * n
+    words: dict[str, tuple[list[str], set[str]]] = {}  # a query meets many candidates: split it once
+    for k, (a, b, near) in enumerate(zip(lk, rk, close.tolist(), strict=True)):
+        if not a or not b or a == b:
+            continue  # equal names: every word matches (share 0, no substitution)
+        wa = words.get(a)
+        if wa is None:
+            wa = words[a] = (a.split(" "), set(a.split(" ")))
+        wb = words.get(b)
+        if wb is None:
+            wb = words[b] = (b.split(" "), set(b.split(" ")))
+        ta, sa = wa
+        tb, sb = wb
         ua = [t for t in ta if t not in sb]
         ub = [t for t in tb if t not in sa]
-        if ua and ub and close[k]:
-            ga = {x + y for x in ta for y in ta if x != y}
-            gb = {x + y for x in tb for y in tb if x != y}
-            na, nb = _unmatched(ua, ub, gb), _unmatched(ub, ua, ga)
+        if ua and ub and near:
+            na = sum(1 for t in ua if not _agrees_with_any(t, ub) and not _glued(t, sb))
+            nb = sum(1 for o in ub if not _agrees_with_any(o, ua) and not _glued(o, sa))
         else:
             na, nb = len(ua), len(ub)
         sub[k] = float(na > 0 and nb > 0)
         share[k] = (na + nb) / (len(ta) + len(tb))
+    return np.asarray(sub, dtype=np.float32), np.asarray(share, dtype=np.float32)
+
+
+def _ragged(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For runs ``starts[i] .. starts[i] + counts[i]``: (run of each element, element position)."""
+    total = int(counts.sum())
+    run = np.repeat(np.arange(len(counts)), counts)
+    pos = np.arange(total, dtype=np.int64) + np.repeat(starts - (np.cumsum(counts) - counts), counts)
+    return run, pos
+
+
+def _unique(x: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (sort-based: numpy 2's hash-based ``np.unique`` is slower here)."""
+    s = np.sort(x)
+    return s[np.r_[True, s[1:] != s[:-1]]] if len(s) else s
+
+
+def _unique_inverse(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct values and, per element, the position of its value among them."""
+    order = np.argsort(x, kind="stable")
+    s = x[order]
+    first = np.r_[True, s[1:] != s[:-1]] if len(s) else np.zeros(0, dtype=bool)
+    inverse = np.empty(len(x), dtype=np.int64)
+    inverse[order] = np.cumsum(first) - 1
+    return s[first], inverse
+
+
+def _in_sorted(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """``np.isin(keys, sorted_keys)`` for a sorted, duplicate-free ``sorted_keys``."""
+    if len(sorted_keys) == 0:
+        return np.zeros(len(keys), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    return sorted_keys[at] == keys
+
+
+def _starts_with(vocab: pl.Series, long_ids: np.ndarray, short_ids: np.ndarray) -> np.ndarray:
+    """``vocab[long].startswith(vocab[short])`` per pair of word ids."""
+    if len(long_ids) == 0:
+        return np.zeros(0, dtype=bool)
+    frame = pl.DataFrame({"l": vocab.gather(long_ids), "s": vocab.gather(short_ids)})
+    return frame.select(pl.col("l").str.starts_with(pl.col("s"))).to_series().to_numpy().astype(bool)
+
+
+def _alignment_arrays(
+    lk: list[str], rk: list[str], left: pl.Series, right: pl.Series, close: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``_alignment_loop`` over arrays: words as ids, set tests as sorted-key lookups."""
+    n = len(left)
+    sub = np.zeros(n, dtype=np.float32)
+    share = np.zeros(n, dtype=np.float32)
+    valid = ((left != "") & (right != "") & (left != right)).fill_null(False).to_numpy()
+    pairs = np.flatnonzero(valid)
+    m = len(pairs)
+    if m == 0:
+        return sub, share
+    ls = left.gather(pairs).str.split(" ")
+    rs = right.gather(pairs).str.split(" ")
+    len_a = ls.list.len().to_numpy().astype(np.int64)
+    len_b = rs.list.len().to_numpy().astype(np.int64)
+    words = pc.dictionary_encode(pl.concat([ls.explode(), rs.explode()]).to_arrow())
+    vocab = pl.Series(words.dictionary)
+    vlen = pc.utf8_length(words.dictionary).to_numpy(zero_copy_only=False).astype(np.int64)
+    ids = words.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    v = max(len(vocab), 1)
+    a_id, b_id = ids[: int(len_a.sum())], ids[int(len_a.sum()) :]
+    a_pair = np.repeat(np.arange(m), len_a)
+    b_pair = np.repeat(np.arange(m), len_b)
+    a_key = a_pair * v + a_id
+    b_key = b_pair * v + b_id
+    a_set, b_set = _unique(a_key), _unique(b_key)
+    ua = ~_in_sorted(a_key, b_set)  # words of a the other name lacks (repeats counted)
+    ub = ~_in_sorted(b_key, a_set)
+    na = np.bincount(a_pair[ua], minlength=m)
+    nb = np.bincount(b_pair[ub], minlength=m)
+    fuzzy = close[pairs].astype(bool) & (na > 0) & (nb > 0)
+    if fuzzy.any():
+        fa = np.flatnonzero(ua & fuzzy[a_pair])  # entries of unmatched words in pairs that get the fuzzy pass
+        fb = np.flatnonzero(ub & fuzzy[b_pair])
+        # Every unmatched word of a against every unmatched word of b of the same pair.
+        cnt_b = np.bincount(b_pair[fb], minlength=m)
+        start_b = np.cumsum(cnt_b) - cnt_b
+        ca, cb = _ragged(start_b[a_pair[fa]], cnt_b[a_pair[fa]])
+        t_id, o_id = a_id[fa[ca]], b_id[fb[cb]]
+        uniq, inv = _unique_inverse(t_id * v + o_id)
+        ut, uo = uniq // v, uniq % v
+        lt, lo = vlen[ut], vlen[uo]
+        short_is_t = lt <= lo
+        ls_ = np.minimum(lt, lo)
+        short_id = np.where(short_is_t, ut, uo)
+        long_id = np.where(short_is_t, uo, ut)
+        agree = np.zeros(len(uniq), dtype=bool)
+        cand = np.flatnonzero(ls_ >= 3)
+        agree[cand] = _starts_with(vocab, long_id[cand], short_id[cand])
+        if agree.any():
+            digit_ids = _unique(short_id[agree])
+            digits = np.asarray([s.isdigit() for s in vocab.gather(digit_ids).to_list()], dtype=bool)
+            agree[agree] = ~digits[np.searchsorted(digit_ids, short_id[agree])]
+        need = np.flatnonzero(~agree & (ls_ >= 4) & (5 * ls_ >= 2 * (lt + lo)))  # see _may_reach_80
+        if len(need):
+            ratio = cpdist(
+                vocab.gather(ut[need]).to_list(),
+                vocab.gather(uo[need]).to_list(),
+                scorer=fuzz.ratio,
+                dtype=np.float64,
+                workers=_threads(len(need)),
+            )
+            agree[need] = np.asarray(ratio) >= 80
+        hit = agree[inv]
+        hit_a = np.zeros(len(fa), dtype=bool)
+        hit_b = np.zeros(len(fb), dtype=bool)
+        hit_a[ca[hit]] = True
+        hit_b[cb[hit]] = True
+        glued_a = _glued_entries(
+            fa[~hit_a], a_pair, a_id, b_set, v, vocab, vlen, [rk[i] for i in pairs.tolist()]
+        )
+        glued_b = _glued_entries(
+            fb[~hit_b], b_pair, b_id, a_set, v, vocab, vlen, [lk[i] for i in pairs.tolist()]
+        )
+        na = np.where(fuzzy, np.bincount(a_pair[fa[~hit_a][~glued_a]], minlength=m), na)
+        nb = np.where(fuzzy, np.bincount(b_pair[fb[~hit_b][~glued_b]], minlength=m), nb)
+    sub[pairs] = ((na > 0) & (nb > 0)).astype(np.float32)
+    share[pairs] = ((na + nb) / (len_a + len_b)).astype(np.float32)
     return sub, share
 
 
+def _glued_entries(
+    entries: np.ndarray,
+    pair: np.ndarray,
+    word: np.ndarray,
+    other_set: np.ndarray,
+    v: int,
+    vocab: pl.Series,
+    vlen: np.ndarray,
+    other: list[str],
+) -> np.ndarray:
+    """Which word entries are two words of the other name glued together (see ``_glued``)."""
+    out = np.zeros(len(entries), dtype=bool)
+    if len(entries) == 0:
+        return out
+    # A glued word starts with a shorter, non-empty word of the other name: find those (word, prefix)
+    # candidates with arrays, then decide the few that remain with ``_glued`` itself.
+    o_pair, o_word = other_set // v, other_set % v
+    bounds = np.searchsorted(o_pair, np.arange(len(other) + 1))
+    e_pair = pair[entries]
+    run, pos = _ragged(bounds[e_pair], bounds[e_pair + 1] - bounds[e_pair])
+    t, x = word[entries[run]], o_word[pos]
+    keep = (vlen[x] >= 1) & (vlen[x] < vlen[t])
+    run, t, x = run[keep], t[keep], x[keep]
+    if len(run) == 0:
+        return out
+    maybe = _unique(run[_starts_with(vocab, t, x)])
+    texts = vocab.gather(word[entries[maybe]]).to_list()
+    for i, w in zip(maybe.tolist(), texts, strict=True):
+        out[i] = _glued(w, set(other[int(e_pair[i])].split(" ")))
+    return out
+
+
 def _both(a: list[str], b: list[str]) -> np.ndarray:
-    return np.fromiter((bool(x) and bool(y) for x, y in zip(a, b, strict=True)), dtype=bool, count=len(a))
+    return np.array([bool(x and y) for x, y in zip(a, b, strict=True)], dtype=bool).reshape(len(a))
+
+
+def _flags(values: list[bool]) -> np.ndarray:
+    return np.array(values, dtype=bool).reshape(len(values)).astype(np.float32)
+
+
+def _conflict(a: list[str], b: list[str]) -> np.ndarray:
+    """Both sides have a value and the values differ."""
+    return _flags([bool(x and y and x != y) for x, y in zip(a, b, strict=True)])
+
+
+def _address_similarity(la: list[str], ra: list[str], has_addr: np.ndarray) -> np.ndarray:
+    """Token-set ratio of the addresses, or the partial ratio of the space-free strings when better.
+
+    Lists glue address words together ("zonekarachi", "pallerotamamadalanonagama"): the partial ratio
+    counts when both space-free strings have 12+ characters. 0 when either address is missing; the
+    scores are computed for those pairs only (most single lookups carry no address).
+    """
+    n = len(la)
+    addr = np.zeros(n, dtype=np.float32)
+    have = np.flatnonzero(has_addr).tolist()
+    if not have:
+        return addr
+    addr[have] = _fuzz(fuzz.token_set_ratio, _gather(la, have), _gather(ra, have))
+    lac = [la[i].replace(" ", "") for i in have]
+    rac = [ra[i].replace(" ", "") for i in have]
+    long_enough = [j for j, (x, y) in enumerate(zip(lac, rac, strict=True)) if min(len(x), len(y)) >= 12]
+    if long_enough:
+        compact = np.zeros(n, dtype=np.float32)
+        pos = [have[j] for j in long_enough]
+        compact[pos] = _fuzz(fuzz.partial_ratio, _gather(lac, long_enough), _gather(rac, long_enough))
+        addr = np.maximum(addr, compact)
+    return addr
 
 
 def compare_pairs(
@@ -168,8 +466,9 @@ def compare_pairs(
     li = np.asarray(li, dtype=np.int64)
     ri = np.asarray(ri, dtype=np.int64)
     n = len(li)
-    lc, rc = _gather(left.core, li), _gather(right.core, ri)
-    lk, rk = _gather(left.key, li), _gather(right.key, ri)
+    lil, ril = li.tolist(), ri.tolist()
+    lc, rc = _gather(left.core, lil), _gather(right.core, ril)
+    lk, rk = _gather(left.key, lil), _gather(right.key, ril)
     f: dict[str, np.ndarray] = {}
     f["name_ratio"] = _fuzz(fuzz.ratio, lc, rc)
     f["name_token_sort"] = _fuzz(fuzz.ratio, lk, rk)  # keys are the sorted tokens already
@@ -188,68 +487,53 @@ def compare_pairs(
     )
     f["name_gram_cosine"] = _row_dot(vectors.left_grams, vectors.right_grams, li, ri)
     f["rare_token_overlap"] = _row_dot(vectors.left_tokens, vectors.right_tokens, li, ri)
-    f["phonetic_similarity"] = _fuzz(fuzz.ratio, _gather(left.phonetic, li), _gather(right.phonetic, ri))
-    f["single_token_name"] = np.fromiter(
-        (x.count(" ") == 0 or y.count(" ") == 0 for x, y in zip(lk, rk, strict=True)), dtype=bool, count=n
-    ).astype(np.float32)
+    f["phonetic_similarity"] = _fuzz(fuzz.ratio, _gather(left.phonetic, lil), _gather(right.phonetic, ril))
+    f["single_token_name"] = _flags([" " not in x or " " not in y for x, y in zip(lk, rk, strict=True)])
     # The same words after normalisation (legal form, case, punctuation, order aside).
-    f["same_name_key"] = np.fromiter(
-        (bool(x) and x == y for x, y in zip(lk, rk, strict=True)), dtype=bool, count=n
-    ).astype(np.float32)
+    f["same_name_key"] = _flags([bool(x) and x == y for x, y in zip(lk, rk, strict=True)])
     f["token_substitution"], f["unmatched_token_share"] = token_alignment(
         lk, rk, np.maximum(f["name_token_sort"], f["name_compact_ratio"]) >= 0.5
     )
-    ln, rn = _gather(left.numbers, li), _gather(right.numbers, ri)
-    f["number_conflict"] = np.fromiter(
-        (bool(x) and bool(y) and x != y for x, y in zip(ln, rn, strict=True)), dtype=bool, count=n
-    ).astype(np.float32)
-    lb, rb = _gather(left.branch, li), _gather(right.branch, ri)
-    f["branch_conflict"] = np.fromiter(
-        (bool(x) and bool(y) and x != y for x, y in zip(lb, rb, strict=True)), dtype=bool, count=n
-    ).astype(np.float32)
-    lg = [left.legal_generic[i] for i in li]
-    rg = [right.legal_generic[i] for i in ri]
-    f["legal_form_conflict"] = np.fromiter(
-        (x is not None and y is not None and x != y for x, y in zip(lg, rg, strict=True)), dtype=bool, count=n
-    ).astype(np.float32)
-    lco = [left.country[i] for i in li]
-    rco = [right.country[i] for i in ri]
-    known = np.fromiter((x is not None and y is not None for x, y in zip(lco, rco, strict=True)), bool, n)
-    same = np.fromiter((x == y for x, y in zip(lco, rco, strict=True)), bool, n)
+    f["number_conflict"] = _conflict(_gather(left.numbers, lil), _gather(right.numbers, ril))
+    f["branch_conflict"] = _conflict(_gather(left.branch, lil), _gather(right.branch, ril))
+    lg, rg = _gather(left.legal_generic, lil), _gather(right.legal_generic, ril)
+    f["legal_form_conflict"] = _flags(
+        [x is not None and y is not None and x != y for x, y in zip(lg, rg, strict=True)]
+    )
+    lco, rco = _gather(left.country, lil), _gather(right.country, ril)
+    known = np.array([x is not None and y is not None for x, y in zip(lco, rco, strict=True)], bool).reshape(
+        n
+    )
+    same = np.array([x == y for x, y in zip(lco, rco, strict=True)], dtype=bool).reshape(n)
     f["country_match"] = (known & same).astype(np.float32)
     f["country_conflict"] = (known & ~same).astype(np.float32)
-    la, ra = _gather(left.address, li), _gather(right.address, ri)
+    la, ra = _gather(left.address, lil), _gather(right.address, ril)
     has_addr = _both(la, ra)
-    # Lists glue address words together ("zonekarachi", "pallerotamamadalanonagama"): take the better of
-    # the token-set ratio and the partial ratio of the space-free strings (when both are long enough).
-    addr = _fuzz(fuzz.token_set_ratio, la, ra)
-    lac = [x.replace(" ", "") for x in la]
-    rac = [x.replace(" ", "") for x in ra]
-    compact = _fuzz(fuzz.partial_ratio, lac, rac)
-    long_enough = np.fromiter((min(len(x), len(y)) >= 12 for x, y in zip(lac, rac, strict=True)), bool, n)
-    addr = np.maximum(addr, np.where(long_enough, compact, 0.0)).astype(np.float32)
-    f["address_similarity"] = np.where(has_addr, addr, 0.0).astype(np.float32)
+    f["address_similarity"] = _address_similarity(la, ra, has_addr)
     f["address_missing"] = (~has_addr).astype(np.float32)
     agree = np.zeros(n, dtype=bool)
     conflict = np.zeros(n, dtype=bool)
     for scheme in SCHEMES:
-        lv = left.identifiers[scheme]
-        rv = right.identifiers[scheme]
-        if not any(v is not None for v in lv) or not any(v is not None for v in rv):
-            continue
-        a = [lv[i] for i in li]
-        b = [rv[i] for i in ri]
-        both = np.fromiter((x is not None and y is not None for x, y in zip(a, b, strict=True)), bool, n)
-        eq = np.fromiter((x == y for x, y in zip(a, b, strict=True)), bool, n)
+        a = _gather(left.identifiers[scheme], lil)
+        if all(x is None for x in a):
+            continue  # no pair has this identifier on both sides (scans the pairs, not the reference)
+        b = _gather(right.identifiers[scheme], ril)
+        both = np.array([x is not None and y is not None for x, y in zip(a, b, strict=True)], bool).reshape(n)
+        eq = np.array([x == y for x, y in zip(a, b, strict=True)], dtype=bool).reshape(n)
         agree |= both & eq
         conflict |= both & ~eq
     f["identifier_agree"] = agree.astype(np.float32)
     f["identifier_conflict"] = (conflict & ~agree).astype(np.float32)
     # An empty name is no evidence of similarity (RapidFuzz scores two empty strings as identical).
     named = _both(lc, rc)
-    for name in _NAME_FEATURES:
-        f[name] = np.where(named, f[name], 0.0).astype(np.float32)
-    lnat, rnat = _gather(left.native, li), _gather(right.native, ri)
+    if not named.all():
+        for name in _NAME_FEATURES:
+            f[name] = np.where(named, f[name], 0.0).astype(np.float32)
+    lnat, rnat = _gather(left.native, lil), _gather(right.native, ril)
     has_nat = _both(lnat, rnat)
-    f["native_name_similarity"] = np.where(has_nat, _fuzz(fuzz.ratio, lnat, rnat), 0.0).astype(np.float32)
+    native = np.zeros(n, dtype=np.float32)
+    if has_nat.any():
+        have = np.flatnonzero(has_nat).tolist()
+        native[have] = _fuzz(fuzz.ratio, _gather(lnat, have), _gather(rnat, have))
+    f["native_name_similarity"] = native
     return {name: f[name] for name in FEATURES}

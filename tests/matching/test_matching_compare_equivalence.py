@@ -478,10 +478,25 @@ def test_token_alignment_matches_the_reference_on_adversarial_keys() -> None:
     rk = [k if rng.random() < 0.05 else rng.choice(lk) for k in _adversarial_keys(rng, 6000)]
     close = np.asarray([rng.random() < 0.8 for _ in lk])
     for a, b in ((0, 6000), (0, 1), (1, 30), (30, 2030)):
-        got = token_alignment(lk[a:b], rk[a:b], close[a:b])
         want = ref_token_alignment(lk[a:b], rk[a:b], close[a:b])
-        for g, w in zip(got, want, strict=True):
-            assert g.dtype == w.dtype and np.array_equal(g.view(np.uint32), w.view(np.uint32))
+        left, right = pl.Series(lk[a:b], dtype=pl.String), pl.Series(rk[a:b], dtype=pl.String)
+        for got in (
+            token_alignment(lk[a:b], rk[a:b], close[a:b]),
+            compare._alignment_loop(lk[a:b], rk[a:b], close[a:b]),  # both paths, whatever the size
+            compare._alignment_arrays(lk[a:b], rk[a:b], left, right, close[a:b]),
+        ):
+            for g, w in zip(got, want, strict=True):
+                assert g.dtype == w.dtype and np.array_equal(g.view(np.uint32), w.view(np.uint32))
+
+
+def test_token_alignment_of_text_arrow_cannot_hold() -> None:
+    lk = ["ab\ud800c de", "vander x"] * 600  # a lone surrogate: the loop handles the whole call
+    rk = ["ab\ud800c df", "van der x"] * 600
+    close = np.ones(len(lk), dtype=bool)
+    got = token_alignment(lk, rk, close)
+    want = ref_token_alignment(lk, rk, close)
+    for g, w in zip(got, want, strict=True):
+        assert np.array_equal(g.view(np.uint32), w.view(np.uint32))
 
 
 def _random_csr(
@@ -512,7 +527,9 @@ def test_row_cosines_match_scipy(canonical: bool, dtype: type) -> None:
     for n in (0, 1, 5, 3000):
         li = rng.integers(0, 40, n)
         ri = rng.integers(0, 300, n)
-        got = compare._row_dot(a, b, li, ri)
         want = ref_row_dot(a, b, li, ri)
-        assert got.dtype == want.dtype == np.float32
-        assert np.array_equal(got.view(np.uint32), want.view(np.uint32))
+        direct = compare._row_dot_direct(a, b, li, ri)  # without scipy, whatever the size
+        assert (direct is not None) == (canonical or n == 0)  # not canonical: scipy's own path
+        for got in (compare._row_dot(a, b, li, ri), direct if direct is not None else want):
+            assert got.dtype == want.dtype == np.float32
+            assert np.array_equal(got.view(np.uint32), want.view(np.uint32))
