@@ -524,8 +524,8 @@ def test_row_cosines_match_scipy(canonical: bool, dtype: type) -> None:
     a = _random_csr(rng, 40, 30, dtype, canonical)
     b = _random_csr(rng, 300, 37, np.float32, True)  # wider: the product widens the narrower side
     assert a.has_canonical_format == canonical and a.dtype == dtype
-    for n in (0, 1, 5, 3000):
-        li = rng.integers(0, 40, n)
+    for n, rows in ((0, 40), (1, 40), (5, 40), (3000, 40), (30, 1), (3000, 1)):
+        li = rng.integers(0, 40, n) if rows > 1 else np.full(n, 7)  # rows == 1: one query's candidates
         ri = rng.integers(0, 300, n)
         want = ref_row_dot(a, b, li, ri)
         direct = compare._row_dot_direct(a, b, li, ri)  # without scipy, whatever the size
