@@ -25,7 +25,7 @@ The result is request-scoped: nothing is stored and no other entity's score chan
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -166,20 +166,22 @@ def evaluation_date(snapshot_as_of: date, findings: pl.DataFrame | None, today: 
     """
     if findings is None or not findings.height:
         return snapshot_as_of
-    latest = findings.select(pl.max_horizontal(pl.col("audit_date").max(), pl.col("status_date").max())).item()
+    latest = findings.select(
+        pl.max_horizontal(pl.col("audit_date").max(), pl.col("status_date").max())
+    ).item()
     if latest is None:
         return snapshot_as_of
     return max(snapshot_as_of, min(latest, today))
 
 
 def _declared_additions(
-    inputs: ScoringInputs, record: Mapping[str, Any], entity_id: str, nodes: pl.DataFrame, edges: pl.DataFrame
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame | None]:
+    record: Mapping[str, Any], entity_id: str, nodes: pl.DataFrame, edges: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Nodes and edges with the record's declared suppliers added as in-edges of the entity."""
     from risk_engine.graph.build import EDGE_SCHEMA, NODE_SCHEMA, SupplyGraph
 
     if not record.get("upstream_suppliers"):
-        return nodes, edges, None
+        return nodes, edges
     me = nodes.filter(pl.col("entity_id") == entity_id)
     hs4 = me.get_column("hs4_list").to_list()[0] if "hs4_list" in me.columns and me.height else None
     request = {**record, "hs_codes": list(record.get("hs_codes") or []) or list(hs4 or [])}
@@ -207,7 +209,7 @@ def _declared_additions(
         how="vertical_relaxed",
     )
     nodes = pl.concat([nodes, added], how="diagonal_relaxed")
-    return nodes, edges, built.issues
+    return nodes, edges
 
 
 def rescore_entity(inputs: ScoringInputs, entity_id: str, record: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -215,17 +217,78 @@ def rescore_entity(inputs: ScoringInputs, entity_id: str, record: Mapping[str, A
 
     None when the entity is not a node of the snapshot graph.
     """
-    from risk_engine.pipeline import FrameGraph, user_reference
+    return rescore_many(inputs, [(entity_id, record)])[0]
+
+
+def pack_disjoint(hoods: Sequence[set[int]], keys: Sequence[object]) -> list[list[int]]:
+    """Items packed into groups whose neighbourhoods are pairwise disjoint and whose keys are equal.
+
+    First fit, in item order; an empty neighbourhood gets no group. Scoring a group's union at once is
+    exact for each member: no member is upstream of another, and none shares a node with another.
+    """
+    groups: list[list[int]] = []
+    used: list[set[int]] = []
+    group_key: list[object] = []
+    for k, hood in enumerate(hoods):
+        if not hood:
+            continue
+        for g, taken in enumerate(used):
+            if group_key[g] == keys[k] and taken.isdisjoint(hood):
+                groups[g].append(k)
+                taken |= hood
+                break
+        else:
+            groups.append([k])
+            used.append(set(hood))
+            group_key.append(keys[k])
+    return groups
+
+
+def rescore_many(
+    inputs: ScoringInputs, items: Sequence[tuple[str, Mapping[str, Any]]]
+) -> list[dict[str, Any] | None]:
+    """``rescore_entity`` for many (entity id, record) items.
+
+    One ``score_graph`` runs per group of items whose neighbourhoods are disjoint and whose evaluation
+    dates agree (:func:`pack_disjoint`), so a batch of records costs a few runs, not one per record.
+    """
     from risk_engine.scoring.registry import get_methodology
-    from risk_engine.scoring.score import score_graph
 
     method = get_methodology(inputs.methodology)
     depth = int(method.params.propagation.max_depth)
-    positions, edge_rows = inputs.upstream(entity_id, depth)
-    if not len(positions):
-        return None
+    today = datetime.now(UTC).date()
+    hoods = [inputs.upstream(entity_id, depth) for entity_id, _ in items]
+    own = [_request_findings(record, entity_id) for entity_id, record in items]
+    as_of = [evaluation_date(inputs.as_of, findings, today) for findings in own]
+    out: list[dict[str, Any] | None] = [None] * len(items)
+    for group in pack_disjoint([set(h[0].tolist()) for h in hoods], as_of):
+        rows = _score_group(
+            inputs,
+            method,
+            [(items[k][0], items[k][1], own[k]) for k in group],
+            positions=np.concatenate([hoods[k][0] for k in group]),
+            edge_rows=np.concatenate([hoods[k][1] for k in group]),
+            as_of=as_of[group[0]],
+        )
+        for k in group:
+            out[k] = rows.get(items[k][0])
+    return out
+
+
+def _score_group(
+    inputs: ScoringInputs,
+    method: Any,
+    members: Sequence[tuple[str, Mapping[str, Any], pl.DataFrame | None]],
+    *,
+    positions: np.ndarray,
+    edge_rows: np.ndarray,
+    as_of: date,
+) -> dict[str, dict[str, Any]]:
+    from risk_engine.pipeline import FrameGraph, user_reference
+    from risk_engine.scoring.score import score_graph
+
     nodes = inputs.nodes[positions]
-    edges = inputs.edges[edge_rows]
+    edges = inputs.edges[np.sort(edge_rows)]
     ids = nodes.get_column("entity_id")
     audits = None
     if inputs.audits is not None and inputs._findings_site is not None:
@@ -233,13 +296,12 @@ def rescore_entity(inputs: ScoringInputs, entity_id: str, record: Mapping[str, A
     hits = None
     if inputs.hits is not None:
         hits = inputs.hits.filter(pl.col("entity_id").cast(pl.String).is_in(ids.implode()))
-    own = _request_findings(record, entity_id)
-    as_of = evaluation_date(inputs.as_of, own, datetime.now(UTC).date())
-    if own is not None:
-        audits = (
-            own if audits is None or not audits.height else pl.concat([audits, own], how="diagonal_relaxed")
-        )
-    nodes, edges, _ = _declared_additions(inputs, record, entity_id, nodes, edges)
+    added = [f for _, _, f in members if f is not None]
+    if added:
+        base = [audits] if audits is not None and audits.height else []
+        audits = pl.concat([*base, *added], how="diagonal_relaxed")
+    for entity_id, record, _ in members:
+        nodes, edges = _declared_additions(record, entity_id, nodes, edges)
     country_index, reference = user_reference(inputs.reference)
     tables = score_graph(
         FrameGraph(nodes, edges),
@@ -250,29 +312,37 @@ def rescore_entity(inputs: ScoringInputs, entity_id: str, record: Mapping[str, A
         country_index=country_index,
         reference=reference,
     )
-    found = tables.scores.filter(pl.col("entity_id") == entity_id)
-    return found.row(0, named=True) if found.height else None
+    wanted = [entity_id for entity_id, _, _ in members]
+    found = tables.scores.filter(pl.col("entity_id").is_in(wanted))
+    return {str(r["entity_id"]): r for r in found.iter_rows(named=True)}
 
 
-def rescored_view(
+def rescored_views(
     inputs: ScoringInputs,
-    snapshot_view: Mapping[str, Any],
-    record: Mapping[str, Any],
+    stored: Sequence[Mapping[str, Any] | None],
+    records: Sequence[Mapping[str, Any]],
     *,
     snapshot_versions: Mapping[str, Any],
-) -> dict[str, Any] | None:
-    """The matched entity's score view recomputed with the record's additions (same shape as ``entity``)."""
+) -> list[dict[str, Any] | None]:
+    """Matched entities' score views recomputed with their records' additions (the ``entity`` shape).
+
+    ``stored`` are the snapshot's views of the matched entities (None: unknown entity, left None).
+    """
     from risk_engine.api.snapshot import score_view
 
-    entity_id = str(snapshot_view.get("entity_id") or "")
-    row = rescore_entity(inputs, entity_id, record)
-    if row is None:
-        return None
-    view = score_view(row, snapshot_versions=snapshot_versions)
-    view.update(
-        entity_id=entity_id,
-        name=snapshot_view.get("name"),
-        country=snapshot_view.get("country"),
-        tier=snapshot_view.get("tier"),
-    )
-    return view
+    known = {k: str(view.get("entity_id")) for k, view in enumerate(stored) if view is not None}
+    rows = rescore_many(inputs, [(entity_id, records[k]) for k, entity_id in known.items()])
+    out: list[dict[str, Any] | None] = [None] * len(stored)
+    for k, row in zip(known, rows, strict=True):
+        if row is None:
+            continue
+        before = stored[k] or {}
+        view = score_view(row, snapshot_versions=snapshot_versions)
+        view.update(
+            entity_id=before.get("entity_id"),
+            name=before.get("name"),
+            country=before.get("country"),
+            tier=before.get("tier"),
+        )
+        out[k] = view
+    return out

@@ -74,6 +74,7 @@ def resolve_records(
     """Resolve every record, then score the unmatched ones together from what they carry."""
     found = snapshot.lookup_many(records)
     outcomes = [resolve_record(snapshot, r, book, candidates=c) for r, c in zip(records, found, strict=True)]
+    fold_in_additions(snapshot, records, outcomes)
     pending = [i for i, o in enumerate(outcomes) if o.result is None]
     if pending:
         views = snapshot.score_unmatched([records[i] for i in pending])
@@ -128,31 +129,54 @@ def _outcome(
     if chosen is not None:
         view = snapshot.entity(chosen.entity_id)
         if view is not None:
-            notes = []
-            if match_status == "review":
-                notes.append(
-                    "provisional: the best candidate needs review; its score is shown until a decision"
-                )
-            scored_from = "matched_entity"
-            added = _additions(record)
-            if added:
-                rescore = getattr(snapshot, "rescore", None)
-                folded = rescore(chosen.entity_id, record) if rescore is not None else None
-                if folded is not None:
-                    view, scored_from = folded, "matched_entity_and_record"
-                    notes.append(
-                        f"the entity's score includes this record's {added} (for this request only; "
-                        "the snapshot is unchanged)"
-                    )
-                else:
-                    notes.append(
-                        f"this record's {added} could not be folded into the entity's score: the snapshot "
-                        "keeps no scoring inputs (re-run the screen to add them)"
-                    )
-            note = "; ".join(notes) or None
-            return RecordOutcome(candidates, statuses, chosen, match_status, scored_from, view, note)
+            note = (
+                "provisional: the best candidate needs review; its score is shown until a decision"
+                if match_status == "review"
+                else None
+            )
+            return RecordOutcome(candidates, statuses, chosen, match_status, "matched_entity", view, note)
     note = "no matching entity in the snapshot, and the record carries nothing to score it from"
     return RecordOutcome(candidates, statuses, None, "none", "none", None, note)
+
+
+def fold_in_additions(
+    snapshot: Snapshot, records: Sequence[Mapping[str, Any]], outcomes: list[RecordOutcome]
+) -> None:
+    """Re-score the matched entities of records that carry findings or suppliers (``api.rescoring``).
+
+    All such records of a request go to ``Snapshot.rescore_many`` together; the outcomes are replaced
+    in place with the folded score (``scored_from = matched_entity_and_record``) and a note saying what
+    was added, or keep the stored score with a note saying why nothing could be folded in.
+    """
+    chosen = {
+        i: o.chosen.entity_id
+        for i, o in enumerate(outcomes)
+        if o.scored_from == "matched_entity" and o.chosen is not None and _additions(records[i])
+    }
+    if not chosen:
+        return
+    pending = list(chosen)
+    rescore_many = getattr(snapshot, "rescore_many", None)
+    items = [(chosen[i], records[i]) for i in pending]
+    views = rescore_many(items) if rescore_many is not None else [None] * len(items)
+    for i, view in zip(pending, views, strict=True):
+        added = _additions(records[i])
+        if view is not None:
+            note = f"the entity's score includes this record's {added} (for this request only; the snapshot is unchanged)"
+            outcomes[i] = dataclasses.replace(
+                outcomes[i],
+                scored_from="matched_entity_and_record",
+                result=view,
+                note="; ".join(n for n in (outcomes[i].note, note) if n),
+            )
+        else:
+            note = (
+                f"this record's {added} could not be folded into the entity's score: the snapshot keeps no "
+                "scoring inputs (re-run the screen to add them)"
+            )
+            outcomes[i] = dataclasses.replace(
+                outcomes[i], note="; ".join(n for n in (outcomes[i].note, note) if n)
+            )
 
 
 def _additions(record: Mapping[str, Any]) -> str:

@@ -86,8 +86,8 @@ class Snapshot(Protocol):
         """The top paths and flags of one entity, or None."""
         ...
 
-    def rescore(self, entity_id: str, record: Mapping[str, Any]) -> dict[str, Any] | None:
-        """The entity's score view with the record's own findings and declared suppliers folded in."""
+    def rescore_many(self, items: Sequence[tuple[str, Mapping[str, Any]]]) -> list[dict[str, Any] | None]:
+        """Score views of (entity id, record) items with each record's findings and suppliers folded in."""
         ...
 
     def score_unmatched(self, records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any] | None]:
@@ -341,18 +341,21 @@ class FrameSnapshot:
                     self._scoring_loader = None
         return self._scoring
 
-    def rescore(self, entity_id: str, record: Mapping[str, Any]) -> dict[str, Any] | None:
-        """The entity's score view with the record's findings and declared suppliers (``api.rescoring``).
+    def rescore_many(self, items: Sequence[tuple[str, Mapping[str, Any]]]) -> list[dict[str, Any] | None]:
+        """Score views of (entity id, record) items with each record's additions folded in.
 
-        None when the snapshot has no scoring inputs or the entity is not in its graph.
+        The records' findings and declared suppliers (``api.rescoring``); None where the snapshot keeps
+        no scoring inputs or the entity is not in its graph.
         """
-        from risk_engine.api.rescoring import rescored_view
+        from risk_engine.api.rescoring import rescored_views
 
         inputs = self.scoring_inputs()
-        view = self.entity(entity_id)
-        if inputs is None or view is None:
-            return None
-        return rescored_view(inputs, view, record, snapshot_versions=self.info.versions)
+        if inputs is None:
+            return [None] * len(items)
+        stored = [self.entity(entity_id) for entity_id, _ in items]
+        return rescored_views(
+            inputs, stored, [record for _, record in items], snapshot_versions=self.info.versions
+        )
 
     def score_unmatched(self, records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any] | None]:
         """Score unmatched records from what they carry, when a scorer is wired in."""

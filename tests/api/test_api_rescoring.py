@@ -15,7 +15,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from risk_engine.api.rescoring import load_scoring_inputs, rescore_entity
+from risk_engine.api.rescoring import load_scoring_inputs, pack_disjoint, rescore_entity, rescore_many
 from risk_engine.api.snapshot import load_snapshot
 from risk_engine.io.run import run_screen
 
@@ -187,3 +187,46 @@ def test_snapshot_without_scoring_inputs_says_findings_were_not_folded(  # type:
     result = r.json()["results"][0]
     assert result["scored_from"] == "matched_entity"
     assert "could not be folded" in result["note"]
+
+
+def test_pack_disjoint_groups_never_share_a_node_or_a_key() -> None:
+    hoods = [{1, 2}, {3}, {2, 4}, set(), {5}, {3, 6}, {7}]
+    keys = ["a", "a", "a", "a", "b", "a", "a"]
+    groups = pack_disjoint(hoods, keys)
+    assert sorted(k for g in groups for k in g) == [0, 1, 2, 4, 5, 6]  # the empty one gets no group
+    for g in groups:
+        assert len({keys[k] for k in g}) == 1
+        seen: set[int] = set()
+        for k in g:
+            assert seen.isdisjoint(hoods[k])
+            seen |= hoods[k]
+    assert groups == [[0, 1, 6], [2, 5], [4]]
+
+
+@pytest.mark.slow
+def test_batched_rescoring_equals_one_at_a_time(demo_snapshot: Path) -> None:
+    inputs = _inputs(demo_snapshot)
+    ids = inputs.nodes.get_column("entity_id").to_list()[::75]
+    grave = {"audit_date": "2026-09-01", "ilo_indicator": 9, "grade": "major", "status": "open"}
+    minor = {"audit_date": "2026-05-01", "ilo_indicator": 11, "grade": "minor", "status": "open"}
+    supplier = {"name": "Request Farm", "country": "CN", "hs_codes": ["5201"], "share": 0.2}
+    items = []
+    for n, eid in enumerate(ids):
+        record = {"audit_findings": [grave if n % 2 else minor]}
+        if n % 3 == 0:
+            record["upstream_suppliers"] = [supplier]
+        items.append((eid, record))
+    items.append((ids[0], {"audit_findings": [grave]}))  # the same entity twice, with different findings
+    batched = rescore_many(inputs, items)
+    assert len(
+        pack_disjoint([set(inputs.upstream(e, 5)[0].tolist()) for e, _ in items], [0] * len(items))
+    ) < len(items)
+    for (eid, record), row in zip(items, batched, strict=True):
+        alone = rescore_entity(inputs, eid, record)
+        assert row is not None and alone is not None
+        assert row["score"] == pytest.approx(alone["score"], abs=1e-12), eid
+        assert (row["band"], row["top_paths"], row["top_indicators"]) == (
+            alone["band"],
+            alone["top_paths"],
+            alone["top_indicators"],
+        ), eid
