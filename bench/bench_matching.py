@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_matching.py eval            # labelled sets, model vs baseline
     .venv/bin/python bench/bench_matching.py speed --ref 1000000 --queries 100000
-    .venv/bin/python bench/bench_matching.py blocking --ref 200000 --queries 5000
+    .venv/bin/python bench/bench_matching.py blocking --ref 200000 --queries 5000 [--show-misses 20]
 
 The labelled sets in /work/shared/data/entity_matching/ are evaluation only: nothing here trains or
 tunes. The baseline in the same run is RapidFuzz token_sort_ratio on the normalised names with the
@@ -303,12 +303,50 @@ def speed(n_ref: int, n_queries: int, n_lookups: int, brute_sample: int) -> dict
     return out
 
 
-def blocking(n_ref: int, n_queries: int) -> dict[str, object]:
+def _queries_with_kinds(
+    ref: pl.DataFrame, n: int, *, seed: int
+) -> tuple[pl.DataFrame, list[str], list[list[str]]]:
+    """``make_queries`` and, per query, the perturbation kinds applied to its name.
+
+    Replays ``synth.perturb`` with the same random draws, recording the operations; the names are
+    checked against ``make_queries`` so the two cannot drift apart silently.
+    """
+    from gen_names import make_queries
+
+    from risk_engine.matching import synth
+
+    queries, truth = make_queries(ref, n, seed=seed)
+    rng = random.Random(seed)
+    src = [rng.randrange(ref.height) for _ in range(n)]
+    names = ref["name"].to_list()
+    kinds: list[list[str]] = []
+    replayed: list[str] = []
+    for s in src:
+        ops: list[str] = []
+        k = rng.choice((0, 0, 1, 1, 1, 2, 2, 3))
+        out = names[s]
+        if k == 0:
+            ops += rng.sample(synth._FORMAT_OPS, rng.randint(1, 2))
+            for op in ops:
+                out = synth.PERTURBATIONS[op](out, rng)
+        more = rng.sample(list(synth.PERTURBATIONS), k)
+        for op in more:
+            out = synth.PERTURBATIONS[op](out, rng)
+        replayed.append(out if out.strip() else names[s])
+        kinds.append(ops + more)
+    if replayed != queries["name"].to_list():
+        msg = "the perturbation replay no longer matches synth.perturb; update _queries_with_kinds"
+        raise RuntimeError(msg)
+    return queries, truth, kinds
+
+
+def blocking(n_ref: int, n_queries: int, show_misses: int = 0) -> dict[str, object]:
+    """Candidate recall (the true reference among the candidates) and reduction ratio, per perturbation kind."""
     sys.path.insert(0, str(ROOT / "bench"))
-    from gen_names import load_or_generate, make_queries
+    from gen_names import load_or_generate
 
     ref = load_or_generate(n_ref)
-    queries, truth = make_queries(ref, n_queries, seed=98)
+    queries, truth, kinds = _queries_with_kinds(ref, n_queries, seed=98)
     index = EntityIndex.build(ref)
     q = __import__("risk_engine.matching.records", fromlist=["prepare_records"]).prepare_records(queries)
     qg, qt = index.candidates.query_matrices(q.core, q.key)
@@ -321,13 +359,32 @@ def blocking(n_ref: int, n_queries: int) -> dict[str, object]:
         n_pairs += len(qi)
         found[qi[tpos[qi] == ri]] = True
     cpu = time.process_time() - t
+    # A query with several perturbations counts under each of them.
+    per_kind: dict[str, list[int]] = {}
+    for ops, hit in zip(kinds, found.tolist(), strict=True):
+        for op in set(ops):
+            per_kind.setdefault(op, [0, 0])[0] += 1
+            per_kind[op][1] += not hit
+    by_kind = {
+        op: {"queries": n, "missed": m, "recall": round(1 - m / n, 4)}
+        for op, (n, m) in sorted(per_kind.items(), key=lambda kv: (-kv[1][1], kv[0]))
+    }
+    for i in np.flatnonzero(~found)[:show_misses].tolist():
+        r = int(tpos[i])
+        print(
+            f"miss {kinds[i]}: {queries['name'][i]!r} (core {q.core[i]!r}) -> {index.ref.names[r]!r} "
+            f"(core {index.ref.core[r]!r}, {q.country[i]})",
+            file=sys.stderr,
+        )
     return {
         "reference": n_ref,
         "queries": n_queries,
         "candidate_recall": round(float(found.mean()), 4),
+        "missed": int((~found).sum()),
         "pairs_per_query": round(n_pairs / n_queries, 1),
         "reduction_ratio": round(1 - n_pairs / (n_queries * n_ref), 6),
         "blocking_cpu_s": round(cpu, 2),
+        "by_perturbation": by_kind,
     }
 
 
@@ -339,6 +396,7 @@ def main() -> None:
     ap.add_argument("--lookups", type=int, default=1000)
     ap.add_argument("--brute", type=int, default=20)
     ap.add_argument("--sets", default="oar,company,patstat,chicago,sibur")
+    ap.add_argument("--show-misses", type=int, default=0, help="blocking: print this many missed queries")
     args = ap.parse_args()
     if args.what == "eval":
         runners = {
@@ -358,7 +416,7 @@ def main() -> None:
     elif args.what == "speed":
         print(json.dumps(speed(args.ref, args.queries, args.lookups, args.brute)), flush=True)
     else:
-        print(json.dumps(blocking(args.ref, args.queries)), flush=True)
+        print(json.dumps(blocking(args.ref, args.queries, args.show_misses)), flush=True)
     print(f"cpus={os.cpu_count()} load={os.getloadavg()}", file=sys.stderr)
 
 

@@ -1,16 +1,28 @@
 """Candidate generation: which reference entities a query is compared with.
 
-Two sparse indexes over the reference side, both split by country:
+Sparse indexes over the reference side, split by country:
 
-- character 3-grams of the normalised name, TF-IDF weighted and L2-normalised. A query is reduced to
-  its ``n_grams`` rarest grams before the sparse product, so the work per query is bounded by a few
-  short posting lists instead of the whole country block (common grams such as "ing" or " co" carry
-  little information and would dominate the cost);
+- character 4-grams of the normalised name (padded with a space, so word boundaries are grams too),
+  TF-IDF weighted and L2-normalised. A query is reduced to its ``n_grams`` rarest grams before the
+  sparse product, so the work per query is bounded by a few short posting lists instead of the whole
+  country block (common grams such as "ing " or " co " carry little information and would dominate
+  the cost);
+- glued character 4-grams: the same over the name with its spaces removed ("shen zhen hua wei" and
+  "shenzhen huawei" are both "shenzhenhuawei"), so spaces scattered inside words by PDF or scan
+  extraction, or words split or joined differently, do not destroy the grams. The query's ``n_glued``
+  rarest glued grams pull in the top ``k_glued``;
 - word tokens, where the query's rarest tokens (document frequency at most ``max_token_df``) pull in
   every entity that shares them, catching names whose characters moved but whose distinctive word did not.
 
 The union of the top ``k`` of each is the candidate set. Queries whose country is unknown, or not
 present on the reference side, are searched across all countries.
+
+The spaced and glued grams share one vocabulary (``CandidateIndex.grams``): glued codes carry the
+``GLUED`` bit, so they sort after every spaced code, and each family is L2-normalised on its own. The
+comparison's ``name_gram_cosine`` multiplies a query's gram row with ``gram_matrix``, which holds the
+spaced grams only, so the glued grams change nothing there. The per-country posting lists leave out
+features too common to be selected by any query (document frequency above ``max_gram_df`` or
+``max_token_df``): they would never be read.
 """
 
 from __future__ import annotations
@@ -24,6 +36,8 @@ import polars as pl
 import scipy.sparse as sp
 
 _SEP = 0  # byte that separates names in the concatenated buffer; never inside a name
+GLUED = 1 << 60  # tag of glued-gram codes (gram codes are below 2**49)
+GLUED_SIZE = 5
 
 
 def sorted_unique(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -40,7 +54,11 @@ def sorted_unique(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _gram_codes(strings: Sequence[str], size: int = 4) -> tuple[np.ndarray, np.ndarray]:
-    """(row, code) of every distinct character ``size``-gram of each string padded with one space."""
+    """(row, code) of every distinct character ``size``-gram of each string padded with one space.
+
+    A code is the gram's bytes, 8 bits each for grams of up to 4 characters; longer grams (up to 7)
+    take 7 bits a character (the buffer is ASCII), so that row and code still share one int64.
+    """
     if not strings:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     padded = [" " + s + " " for s in strings]
@@ -49,15 +67,34 @@ def _gram_codes(strings: Sequence[str], size: int = 4) -> tuple[np.ndarray, np.n
     rows = np.repeat(np.arange(len(padded), dtype=np.int64), lengths + 1)[: len(buf)]
     if len(buf) < size:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    bits = 8 if size <= 4 else 7
+    code_bits = bits * size
+    if size > 7 or len(padded) >= 1 << (63 - code_bits):
+        msg = f"{size}-grams of {len(padded)} strings do not fit an int64 (row, code) pair"
+        raise ValueError(msg)
     n = len(buf) - size + 1
     codes = np.zeros(n, dtype=np.int64)
     ok = np.ones(n, dtype=bool)
     for j in range(size):
         part = buf[j : j + n]
-        codes = (codes << 8) | part
+        codes = (codes << bits) | part
         ok &= part != _SEP
-    pair, _ = sorted_unique((rows[:n][ok] << 32) | codes[ok])
-    return pair >> 32, pair & 0xFFFFFFFF
+    pair, _ = sorted_unique((rows[:n][ok] << code_bits) | codes[ok])
+    return pair >> code_bits, pair & ((1 << code_bits) - 1)
+
+
+def glued_gram_codes(strings: Sequence[str], size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(row, code) of the ``GLUED_SIZE``-grams of each string with its spaces removed, tagged with ``GLUED``."""
+    rows, codes = _gram_codes([s.replace(" ", "") for s in strings], size or GLUED_SIZE)
+    return rows, codes | GLUED
+
+
+def _mask_entries(m: sp.csr_matrix, keep: np.ndarray) -> sp.csr_matrix:
+    """``m`` with only the stored entries where ``keep`` is true (same shape, same column indices)."""
+    kept = np.zeros(len(keep) + 1, dtype=np.int64)
+    np.cumsum(keep, out=kept[1:])
+    indptr = kept[m.indptr].astype(m.indptr.dtype)
+    return sp.csr_matrix((m.data[keep], m.indices[keep], indptr), shape=m.shape)
 
 
 @dataclass
@@ -252,13 +289,13 @@ def top_k_rows(
 @dataclass
 class _Block:
     rows: np.ndarray  # reference positions of this block
-    grams_t: sp.csr_matrix  # grams x block rows (posting lists)
-    tokens_t: sp.csr_matrix  # tokens x block rows
+    grams_t: sp.csr_matrix  # grams (spaced and glued) x block rows: posting lists, too-common grams empty
+    tokens_t: sp.csr_matrix  # tokens x block rows, too-common tokens empty
 
 
 @dataclass
 class CandidateIndex:
-    """Sparse char-gram and token indexes over the reference side, split by country."""
+    """Sparse char-gram (spaced and glued) and token indexes over the reference side, split by country."""
 
     grams: TfidfSpace
     tokens: TfidfSpace
@@ -269,6 +306,8 @@ class CandidateIndex:
     everything: _Block
     n_grams: int = 16
     k_grams: int = 20
+    n_glued: int = 8
+    k_glued: int = 5
     n_tokens: int = 3
     k_tokens: int = 10
     max_token_df: int = 5000
@@ -284,12 +323,21 @@ class CandidateIndex:
         """Index normalised names (``core`` for grams, ``key`` for tokens) with their countries."""
         n = len(core)
         g_rows, g_codes = _gram_codes(core)
-        grams = TfidfSpace.fit(g_codes, n)
-        gram_matrix = grams.matrix(g_rows, g_codes, n)
+        j_rows, j_codes = glued_gram_codes(core)
+        grams = TfidfSpace.fit(np.concatenate([g_codes, j_codes]), n)
+        gram_matrix = grams.matrix(g_rows, g_codes, n)  # spaced grams only: the comparison's cosine
+        search = gram_matrix + grams.matrix(j_rows, j_codes, n)  # both families (disjoint columns)
+        del g_rows, g_codes, j_rows, j_codes
         t_rows, t_codes, token_vocab = _fit_tokens(key)
         tokens = TfidfSpace.fit(t_codes, n)
         # Token codes are already dense 0..V-1, so the vocabulary is the identity.
         token_matrix = tokens.matrix(t_rows, t_codes, n)
+        # Posting lists of features no query selects (too common) are never read: leave them out.
+        max_gram_df = params.get("max_gram_df", cls.max_gram_df)
+        if max_gram_df is not None:
+            search = _mask_entries(search, grams.df[search.indices] <= max_gram_df)
+        max_token_df = params.get("max_token_df", cls.max_token_df)
+        token_search = _mask_entries(token_matrix, tokens.df[token_matrix.indices] <= max_token_df)
         countries = np.array([c or "" for c in country], dtype=object)
         blocks: dict[str, _Block] = {}
         order = np.argsort(countries, kind="stable")
@@ -300,8 +348,9 @@ class CandidateIndex:
             if not c:
                 continue  # entities without a country are found through the global block only
             rows = order[a:b]
-            blocks[c] = _Block(rows, gram_matrix[rows].T.tocsr(), token_matrix[rows].T.tocsr())
-        everything = _Block(np.arange(n), gram_matrix.T.tocsr(), token_matrix.T.tocsr())
+            blocks[c] = _Block(rows, search[rows].T.tocsr(), token_search[rows].T.tocsr())
+        everything = _Block(np.arange(n), search.T.tocsr(), token_search.T.tocsr())
+        del search, token_search
         groups = (
             pl.DataFrame({"key": list(key)}, schema={"key": pl.String})
             .with_row_index("pos")
@@ -315,11 +364,22 @@ class CandidateIndex:
             grams, tokens, token_vocab, gram_matrix, token_matrix, blocks, everything, exact=exact, **params
         )
 
+    @property
+    def glued_start(self) -> int:
+        """First gram column of the glued family (every column before it is a spaced gram)."""
+        return int(np.searchsorted(self.grams.vocab, GLUED))
+
     def query_matrices(self, core: Sequence[str], key: Sequence[str]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-        """Query-side gram and token matrices in the reference's spaces (unknown features widen the norm)."""
+        """Query-side gram and token matrices in the reference's spaces (unknown features widen the norm).
+
+        The gram matrix holds both gram families, each L2-normalised on its own; its product with
+        ``gram_matrix`` (spaced grams only) is the plain spaced-gram cosine.
+        """
         n = len(core)
         g_rows, g_codes = _gram_codes(core)
-        qg = self.grams.matrix(g_rows, g_codes, n)
+        j_rows, j_codes = glued_gram_codes(core)
+        qg = self.grams.matrix(g_rows, g_codes, n) + self.grams.matrix(j_rows, j_codes, n)
+        qg.sort_indices()
         t_rows, t_codes = token_codes(key, self.token_vocab)
         qt = self.tokens.matrix(t_rows, t_codes, n)
         return qg, qt
@@ -355,13 +415,10 @@ class CandidateIndex:
             for a in range(0, len(idx), chunk):
                 part = idx[a : a + chunk]
                 if selected is not None:
-                    grams = take_rows(selected[0], part)
-                    tokens = take_rows(selected[1], part)
+                    chosen = tuple(take_rows(m, part) for m in selected)
                 else:
-                    sel, tsel = self._select(qg[part], qt[part])
-                    grams = (sel.indptr, sel.indices, sel.data)
-                    tokens = (tsel.indptr, tsel.indices, tsel.data)
-                qi, ri, score = self._search(block, grams, tokens, part)
+                    chosen = tuple((m.indptr, m.indices, m.data) for m in self._select(qg[part], qt[part]))
+                qi, ri, score = self._search(block, chosen, part)
                 if keys is not None and self.exact:
                     # Plain dict lookups, not a dataframe join: this path also runs in forked workers.
                     eq = [(i, p) for i in part.tolist() for p in self.exact.get(keys[i], ())]
@@ -371,25 +428,33 @@ class CandidateIndex:
                         score = np.concatenate([score, np.ones(len(eq), np.float32)])
                 yield part, qi, ri, score
 
-    def _select(self, qg: sp.csr_matrix, qt: sp.csr_matrix) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-        """Each query's rarest grams and tokens (the only features the search multiplies)."""
-        sel = keep_rarest(qg, self.grams.df, self.n_grams, max_df=self.max_gram_df)
+    def _select(
+        self, qg: sp.csr_matrix, qt: sp.csr_matrix
+    ) -> tuple[sp.csr_matrix, sp.csr_matrix, sp.csr_matrix]:
+        """Each query's rarest spaced grams, glued grams and tokens (the only features the search multiplies)."""
+        qg = qg.tocsr()
+        glued = qg.indices >= self.glued_start
+        df = self.grams.df
+        sel = keep_rarest(_mask_entries(qg, ~glued), df, self.n_grams, max_df=self.max_gram_df)
+        jsel = keep_rarest(_mask_entries(qg, glued), df, self.n_glued, max_df=self.max_gram_df)
         qt_known = qt[:, : self.everything.tokens_t.shape[0]]  # every block has the same token rows
         tsel = keep_rarest(qt_known, self.tokens.df, self.n_tokens, max_df=self.max_token_df)
-        return sel, tsel
+        return sel, jsel, tsel
 
     def _search(
-        self, block: _Block, grams: _Rows, tokens: _Rows, part: np.ndarray
+        self, block: _Block, chosen: tuple[_Rows, ...], part: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Top candidates in ``block`` of the queries at ``part`` (their selected grams and tokens)."""
+        """Top candidates in ``block`` of the queries at ``part`` (their selected grams, glued grams, tokens)."""
+        grams, glued, tokens = chosen
         r1, c1, v1 = top_k_rows(*_product(grams, block.grams_t, len(part)), self.k_grams)
+        r3, c3, v3 = top_k_rows(*_product(glued, block.grams_t, len(part)), self.k_glued)
         r2, c2, v2 = top_k_rows(*_product(tokens, block.tokens_t, len(part)), self.k_tokens)
-        rows = np.concatenate([r1, r2])
-        cols = np.concatenate([c1, c2])
-        vals = np.concatenate([v1, v2 * 0.5])
+        rows = np.concatenate([r1, r3, r2])
+        cols = np.concatenate([c1, c3, c2])
+        vals = np.concatenate([v1, v3, v2 * 0.5])
         if len(rows) == 0:
             return part[:0], block.rows[:0], np.zeros(0, np.float32)
-        # The same pair may come from both indexes: keep it once, with its larger score.
+        # The same pair may come from several indexes: keep it once, with its largest score.
         key = rows.astype(np.int64) * (len(block.rows) + 1) + cols
         order = np.lexsort((-vals, key))
         first = np.r_[True, key[order][1:] != key[order][:-1]]
