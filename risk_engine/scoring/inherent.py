@@ -12,6 +12,7 @@ reference tables in an :class:`InherentReference`.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -319,8 +320,22 @@ def load_inherent_reference(
     """Build the reference from the shipped pack (``risk_engine.reference``), optionally with a GSI file.
 
     ``tvpra_edition`` picks one edition of the TVPRA list (default: the newest shipped);
-    ``tvpra_override`` replaces the TVPRA table (same columns as ``load_tvpra``).
+    ``tvpra_override`` replaces the TVPRA table (same columns as ``load_tvpra``). The shipped reference
+    with no options is built once per process (the API scores small graphs per request).
     """
+    if gsi_path is None and tvpra_edition is None and tvpra_override is None:
+        return _shipped_reference()
+    return _build_inherent_reference(gsi_path=gsi_path, tvpra_edition=tvpra_edition, tvpra_override=tvpra_override)
+
+
+@functools.lru_cache(maxsize=1)
+def _shipped_reference() -> InherentReference:
+    return _build_inherent_reference(gsi_path=None, tvpra_edition=None, tvpra_override=None)
+
+
+def _build_inherent_reference(
+    *, gsi_path: Path | None, tvpra_edition: str | None, tvpra_override: pl.DataFrame | None
+) -> InherentReference:
     import importlib
 
     # resolved at call time: the reference package is another module and may expose loaders lazily
