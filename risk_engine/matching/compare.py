@@ -337,7 +337,7 @@ def _alignment_arrays(
     rs = right.gather(pairs).str.split(" ")
     len_a = ls.list.len().to_numpy().astype(np.int64)
     len_b = rs.list.len().to_numpy().astype(np.int64)
-    words = pc.dictionary_encode(pl.concat([ls.explode(), rs.explode()]).to_arrow())
+    words = pc.dictionary_encode(pl.concat([ls.explode(), rs.explode()]).rechunk().to_arrow())
     vocab = pl.Series(words.dictionary)
     vlen = pc.utf8_length(words.dictionary).to_numpy(zero_copy_only=False).astype(np.int64)
     ids = words.indices.to_numpy(zero_copy_only=False).astype(np.int64)
@@ -382,7 +382,7 @@ def _alignment_arrays(
                 vocab.gather(uo[need]).to_list(),
                 scorer=fuzz.ratio,
                 dtype=np.float64,
-                workers=_threads(len(need)),
+                workers=_threads(len(need) // 10),  # short words: threads pay off late
             )
             agree[need] = np.asarray(ratio) >= 80
         hit = agree[inv]
