@@ -94,6 +94,18 @@ def _fuzz(scorer: Callable[..., float], a: list[str], b: list[str]) -> np.ndarra
     return np.asarray(out, dtype=np.float32) / np.float32(100.0)
 
 
+def _fuzz_many(scorer: Callable[..., float], *parts: tuple[list[str], list[str]]) -> list[np.ndarray]:
+    """``_fuzz`` of several pair lists in one RapidFuzz call: the same values, one call's fixed cost."""
+    a: list[str] = []
+    b: list[str] = []
+    for x, y in parts:
+        a += x
+        b += y
+    out = _fuzz(scorer, a, b)
+    ends = np.cumsum([len(x) for x, _ in parts])
+    return np.split(out, ends[:-1]) if len(parts) > 1 else [out]
+
+
 def _row_dot(a: sp.csr_matrix, b: sp.csr_matrix, li: np.ndarray, ri: np.ndarray) -> np.ndarray:
     """Row-wise dot products a[li[k]] . b[ri[k]] (cosines, since rows are L2-normalised)."""
     if len(li) == 0:
@@ -435,41 +447,21 @@ def _glued_entries(
     return out
 
 
-def _both(a: list[str], b: list[str]) -> np.ndarray:
-    return np.array([bool(x and y) for x, y in zip(a, b, strict=True)], dtype=bool).reshape(len(a))
+def _mask(values: list[bool]) -> np.ndarray:
+    return np.array(values, dtype=bool).reshape(len(values))
 
 
 def _flags(values: list[bool]) -> np.ndarray:
-    return np.array(values, dtype=bool).reshape(len(values)).astype(np.float32)
+    return _mask(values).astype(np.float32)
+
+
+def _both(a: list[str], b: list[str]) -> np.ndarray:
+    return _mask([bool(x and y) for x, y in zip(a, b, strict=True)])
 
 
 def _conflict(a: list[str], b: list[str]) -> np.ndarray:
     """Both sides have a value and the values differ."""
     return _flags([bool(x and y and x != y) for x, y in zip(a, b, strict=True)])
-
-
-def _address_similarity(la: list[str], ra: list[str], has_addr: np.ndarray) -> np.ndarray:
-    """Token-set ratio of the addresses, or the partial ratio of the space-free strings when better.
-
-    Lists glue address words together ("zonekarachi", "pallerotamamadalanonagama"): the partial ratio
-    counts when both space-free strings have 12+ characters. 0 when either address is missing; the
-    scores are computed for those pairs only (most single lookups carry no address).
-    """
-    n = len(la)
-    addr = np.zeros(n, dtype=np.float32)
-    have = np.flatnonzero(has_addr).tolist()
-    if not have:
-        return addr
-    addr[have] = _fuzz(fuzz.token_set_ratio, _gather(la, have), _gather(ra, have))
-    lac = [la[i].replace(" ", "") for i in have]
-    rac = [ra[i].replace(" ", "") for i in have]
-    long_enough = [j for j, (x, y) in enumerate(zip(lac, rac, strict=True)) if min(len(x), len(y)) >= 12]
-    if long_enough:
-        compact = np.zeros(n, dtype=np.float32)
-        pos = [have[j] for j in long_enough]
-        compact[pos] = _fuzz(fuzz.partial_ratio, _gather(lac, long_enough), _gather(rac, long_enough))
-        addr = np.maximum(addr, compact)
-    return addr
 
 
 def compare_pairs(
@@ -486,11 +478,41 @@ def compare_pairs(
     lil, ril = li.tolist(), ri.tolist()
     lc, rc = _gather(left.core, lil), _gather(right.core, ril)
     lk, rk = _gather(left.key, lil), _gather(right.key, ril)
+    la, ra = _gather(left.address, lil), _gather(right.address, ril)
+    has_addr = _both(la, ra)
+    lnat, rnat = _gather(left.native, lil), _gather(right.native, ril)
+    has_nat = _both(lnat, rnat)
+    # Addresses: the token-set ratio, or the partial ratio of the space-free strings when better: lists
+    # glue address words together ("zonekarachi", "pallerotamamadalanonagama"), so the partial ratio
+    # counts when both space-free strings have 12+ characters. Scored only where both sides have one
+    # (most lookups carry none), like native names.
+    addr_at = np.flatnonzero(has_addr).tolist()
+    lac = [la[i].replace(" ", "") for i in addr_at]
+    rac = [ra[i].replace(" ", "") for i in addr_at]
+    glued_at = [j for j, (x, y) in enumerate(zip(lac, rac, strict=True)) if min(len(x), len(y)) >= 12]
+    nat_at = np.flatnonzero(has_nat).tolist()
+    # Spacing artefacts ("m e r c u r y appar e l", "vogue tex" / "voguetex") vanish without spaces.
+    lcc, rcc = [x.replace(" ", "") for x in lc], [x.replace(" ", "") for x in rc]
+    # One RapidFuzz call per scorer (the same values as one call per feature).
+    ratio, sort, compact, phonetic, native = _fuzz_many(
+        fuzz.ratio,
+        (lc, rc),
+        (lk, rk),  # keys are the sorted tokens already
+        (lcc, rcc),
+        (_gather(left.phonetic, lil), _gather(right.phonetic, ril)),
+        (_gather(lnat, nat_at), _gather(rnat, nat_at)),
+    )
+    token_set, addr_set = _fuzz_many(
+        fuzz.token_set_ratio, (lk, rk), (_gather(la, addr_at), _gather(ra, addr_at))
+    )
+    partial, addr_partial = _fuzz_many(
+        fuzz.partial_ratio, (lc, rc), (_gather(lac, glued_at), _gather(rac, glued_at))
+    )
     f: dict[str, np.ndarray] = {}
-    f["name_ratio"] = _fuzz(fuzz.ratio, lc, rc)
-    f["name_token_sort"] = _fuzz(fuzz.ratio, lk, rk)  # keys are the sorted tokens already
-    f["name_token_set"] = _fuzz(fuzz.token_set_ratio, lk, rk)
-    f["name_partial"] = _fuzz(fuzz.partial_ratio, lc, rc)
+    f["name_ratio"] = ratio
+    f["name_token_sort"] = sort
+    f["name_token_set"] = token_set
+    f["name_partial"] = partial
     f["name_jaro_winkler"] = (
         np.asarray(
             cpdist(lc, rc, scorer=JaroWinkler.normalized_similarity, workers=_threads(n)), dtype=np.float32
@@ -498,13 +520,10 @@ def compare_pairs(
         if n
         else np.zeros(0, np.float32)
     )
-    # Spacing artefacts ("m e r c u r y appar e l", "vogue tex" / "voguetex") vanish without spaces.
-    f["name_compact_ratio"] = _fuzz(
-        fuzz.ratio, [x.replace(" ", "") for x in lc], [x.replace(" ", "") for x in rc]
-    )
+    f["name_compact_ratio"] = compact
     f["name_gram_cosine"] = _row_dot(vectors.left_grams, vectors.right_grams, li, ri)
     f["rare_token_overlap"] = _row_dot(vectors.left_tokens, vectors.right_tokens, li, ri)
-    f["phonetic_similarity"] = _fuzz(fuzz.ratio, _gather(left.phonetic, lil), _gather(right.phonetic, ril))
+    f["phonetic_similarity"] = phonetic
     f["single_token_name"] = _flags([" " not in x or " " not in y for x, y in zip(lk, rk, strict=True)])
     # The same words after normalisation (legal form, case, punctuation, order aside).
     f["same_name_key"] = _flags([bool(x) and x == y for x, y in zip(lk, rk, strict=True)])
@@ -518,15 +537,17 @@ def compare_pairs(
         [x is not None and y is not None and x != y for x, y in zip(lg, rg, strict=True)]
     )
     lco, rco = _gather(left.country, lil), _gather(right.country, ril)
-    known = np.array([x is not None and y is not None for x, y in zip(lco, rco, strict=True)], bool).reshape(
-        n
-    )
-    same = np.array([x == y for x, y in zip(lco, rco, strict=True)], dtype=bool).reshape(n)
+    known = _mask([x is not None and y is not None for x, y in zip(lco, rco, strict=True)])
+    same = _mask([x == y for x, y in zip(lco, rco, strict=True)])
     f["country_match"] = (known & same).astype(np.float32)
     f["country_conflict"] = (known & ~same).astype(np.float32)
-    la, ra = _gather(left.address, lil), _gather(right.address, ril)
-    has_addr = _both(la, ra)
-    f["address_similarity"] = _address_similarity(la, ra, has_addr)
+    address = np.zeros(n, dtype=np.float32)
+    address[addr_at] = addr_set
+    if glued_at:
+        spaced = np.zeros(n, dtype=np.float32)
+        spaced[[addr_at[j] for j in glued_at]] = addr_partial
+        address = np.maximum(address, spaced)
+    f["address_similarity"] = address
     f["address_missing"] = (~has_addr).astype(np.float32)
     agree = np.zeros(n, dtype=bool)
     conflict = np.zeros(n, dtype=bool)
@@ -535,8 +556,8 @@ def compare_pairs(
         if all(x is None for x in a):
             continue  # no pair has this identifier on both sides (scans the pairs, not the reference)
         b = _gather(right.identifiers[scheme], ril)
-        both = np.array([x is not None and y is not None for x, y in zip(a, b, strict=True)], bool).reshape(n)
-        eq = np.array([x == y for x, y in zip(a, b, strict=True)], dtype=bool).reshape(n)
+        both = _mask([x is not None and y is not None for x, y in zip(a, b, strict=True)])
+        eq = _mask([x == y for x, y in zip(a, b, strict=True)])
         agree |= both & eq
         conflict |= both & ~eq
     f["identifier_agree"] = agree.astype(np.float32)
@@ -546,11 +567,6 @@ def compare_pairs(
     if not named.all():
         for name in _NAME_FEATURES:
             f[name] = np.where(named, f[name], 0.0).astype(np.float32)
-    lnat, rnat = _gather(left.native, lil), _gather(right.native, ril)
-    has_nat = _both(lnat, rnat)
-    native = np.zeros(n, dtype=np.float32)
-    if has_nat.any():
-        have = np.flatnonzero(has_nat).tolist()
-        native[have] = _fuzz(fuzz.ratio, _gather(lnat, have), _gather(rnat, have))
-    f["native_name_similarity"] = native
+    f["native_name_similarity"] = np.zeros(n, dtype=np.float32)
+    f["native_name_similarity"][nat_at] = native
     return {name: f[name] for name in FEATURES}
