@@ -7,13 +7,12 @@ missing, and a separate ``*_missing`` feature lets the model weigh the absence i
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import polars as pl
-import pyarrow.compute as pc
 import scipy.sparse as sp
 from rapidfuzz import fuzz
 from rapidfuzz.distance import JaroWinkler
@@ -253,12 +252,7 @@ def token_alignment(lk: list[str], rk: list[str], close: np.ndarray) -> tuple[np
     """
     close = np.asarray(close)
     if len(lk) >= _ALIGN_ARRAYS_MIN:
-        try:
-            left = pl.Series(lk, dtype=pl.String, strict=True)
-            right = pl.Series(rk, dtype=pl.String, strict=True)
-        except (UnicodeEncodeError, TypeError):  # lone surrogates, non-strings: the loop handles them
-            return _alignment_loop(lk, rk, close)
-        return _alignment_arrays(lk, rk, left, right, close)
+        return _alignment_arrays(lk, rk, close)
     return _alignment_loop(lk, rk, close)
 
 
@@ -325,38 +319,48 @@ def _in_sorted(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
     return sorted_keys[at] == keys
 
 
-def _starts_with(vocab: pl.Series, long_ids: np.ndarray, short_ids: np.ndarray) -> np.ndarray:
-    """``vocab[long].startswith(vocab[short])`` per pair of word ids."""
-    if len(long_ids) == 0:
-        return np.zeros(0, dtype=bool)
-    frame = pl.DataFrame({"l": vocab.gather(long_ids), "s": vocab.gather(short_ids)})
-    return frame.select(pl.col("l").str.starts_with(pl.col("s"))).to_series().to_numpy().astype(bool)
+def _starts_with(words: list[str], long_ids: np.ndarray, short_ids: np.ndarray) -> np.ndarray:
+    """``words[long].startswith(words[short])`` per pair of word ids."""
+    return _mask(
+        [words[x].startswith(words[y]) for x, y in zip(long_ids.tolist(), short_ids.tolist(), strict=True)]
+    )
 
 
-def _alignment_arrays(
-    lk: list[str], rk: list[str], left: pl.Series, right: pl.Series, close: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """``_alignment_loop`` over arrays: words as ids, set tests as sorted-key lookups."""
-    n = len(left)
+def _alignment_arrays(lk: list[str], rk: list[str], close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``_alignment_loop`` over arrays: words as ids, set tests as sorted-key lookups.
+
+    numpy, plain Python and RapidFuzz only (no polars/arrow thread pools): this runs in forked workers.
+    """
+    n = len(lk)
     sub = np.zeros(n, dtype=np.float32)
     share = np.zeros(n, dtype=np.float32)
-    valid = ((left != "") & (right != "") & (left != right)).fill_null(False).to_numpy()
-    pairs = np.flatnonzero(valid)
+    pairs = np.flatnonzero(_mask([bool(a) and bool(b) and a != b for a, b in zip(lk, rk, strict=True)]))
     m = len(pairs)
     if m == 0:
         return sub, share
-    ls = left.gather(pairs).str.split(" ")
-    rs = right.gather(pairs).str.split(" ")
-    len_a = ls.list.len().to_numpy().astype(np.int64)
-    len_b = rs.list.len().to_numpy().astype(np.int64)
-    words = pc.dictionary_encode(pl.concat([ls.explode(), rs.explode()]).rechunk().to_arrow())
-    vocab = pl.Series(words.dictionary)
-    vlen = pc.utf8_length(words.dictionary).to_numpy(zero_copy_only=False).astype(np.int64)
-    ids = words.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    v = max(len(vocab), 1)
-    a_id, b_id = ids[: int(len_a.sum())], ids[int(len_a.sum()) :]
-    a_pair = np.repeat(np.arange(m), len_a)
-    b_pair = np.repeat(np.arange(m), len_b)
+    # Each distinct name is split once; names and words get ids in order of first appearance.
+    sel = pairs.tolist()
+    left = [lk[i] for i in sel]
+    right = [rk[i] for i in sel]
+    distinct = list(dict.fromkeys(left + right))
+    name_id = {x: j for j, x in enumerate(distinct)}
+    split = [x.split(" ") for x in distinct]
+    lengths = np.fromiter(map(len, split), dtype=np.int64, count=len(split))
+    starts = np.cumsum(lengths) - lengths
+    tokens = list(itertools.chain.from_iterable(split))
+    words = list(dict.fromkeys(tokens))
+    word_id = {w: i for i, w in enumerate(words)}
+    ids = np.fromiter(map(word_id.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+    a_name = np.fromiter(map(name_id.__getitem__, left), dtype=np.int64, count=m)
+    b_name = np.fromiter(map(name_id.__getitem__, right), dtype=np.int64, count=m)
+    vlen = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+    first = np.asarray([ord(w[0]) if w else -1 for w in words], dtype=np.int64)
+    v = max(len(words), 1)
+    len_a, len_b = lengths[a_name], lengths[b_name]
+    a_pair, pos = _ragged(starts[a_name], len_a)
+    a_id = ids[pos]
+    b_pair, pos = _ragged(starts[b_name], len_b)
+    b_id = ids[pos]
     a_key = a_pair * v + a_id
     b_key = b_pair * v + b_id
     a_set, b_set = _unique(a_key), _unique(b_key)
@@ -381,17 +385,16 @@ def _alignment_arrays(
         short_id = np.where(short_is_t, ut, uo)
         long_id = np.where(short_is_t, uo, ut)
         agree = np.zeros(len(uniq), dtype=bool)
-        cand = np.flatnonzero(ls_ >= 3)
-        agree[cand] = _starts_with(vocab, long_id[cand], short_id[cand])
+        cand = np.flatnonzero((ls_ >= 3) & (first[ut] == first[uo]))  # a prefix starts with the same letter
+        agree[cand] = _starts_with(words, long_id[cand], short_id[cand])
         if agree.any():
-            digit_ids = _unique(short_id[agree])
-            digits = np.asarray([s.isdigit() for s in vocab.gather(digit_ids).to_list()], dtype=bool)
-            agree[agree] = ~digits[np.searchsorted(digit_ids, short_id[agree])]
+            at = np.flatnonzero(agree)
+            agree[at] = ~_mask([words[i].isdigit() for i in short_id[at].tolist()])
         need = np.flatnonzero(~agree & (ls_ >= 4) & (5 * ls_ >= 2 * (lt + lo)))  # see _may_reach_80
         if len(need):
             ratio = cpdist(
-                vocab.gather(ut[need]).to_list(),
-                vocab.gather(uo[need]).to_list(),
+                [words[i] for i in ut[need].tolist()],
+                [words[i] for i in uo[need].tolist()],
                 scorer=fuzz.ratio,
                 dtype=np.float64,
                 workers=_threads(len(need) // 10),  # short words: threads pay off late
@@ -402,12 +405,8 @@ def _alignment_arrays(
         hit_b = np.zeros(len(fb), dtype=bool)
         hit_a[ca[hit]] = True
         hit_b[cb[hit]] = True
-        glued_a = _glued_entries(
-            fa[~hit_a], a_pair, a_id, b_set, v, vocab, vlen, [rk[i] for i in pairs.tolist()]
-        )
-        glued_b = _glued_entries(
-            fb[~hit_b], b_pair, b_id, a_set, v, vocab, vlen, [lk[i] for i in pairs.tolist()]
-        )
+        glued_a = _glued_entries(fa[~hit_a], a_pair, a_id, b_set, v, words, vlen, first, right)
+        glued_b = _glued_entries(fb[~hit_b], b_pair, b_id, a_set, v, words, vlen, first, left)
         na = np.where(fuzzy, np.bincount(a_pair[fa[~hit_a][~glued_a]], minlength=m), na)
         nb = np.where(fuzzy, np.bincount(b_pair[fb[~hit_b][~glued_b]], minlength=m), nb)
     sub[pairs] = ((na > 0) & (nb > 0)).astype(np.float32)
@@ -421,8 +420,9 @@ def _glued_entries(
     word: np.ndarray,
     other_set: np.ndarray,
     v: int,
-    vocab: pl.Series,
+    words: list[str],
     vlen: np.ndarray,
+    first: np.ndarray,
     other: list[str],
 ) -> np.ndarray:
     """Which word entries are two words of the other name glued together (see ``_glued``)."""
@@ -436,14 +436,12 @@ def _glued_entries(
     e_pair = pair[entries]
     run, pos = _ragged(bounds[e_pair], bounds[e_pair + 1] - bounds[e_pair])
     t, x = word[entries[run]], o_word[pos]
-    keep = (vlen[x] >= 1) & (vlen[x] < vlen[t])
+    keep = (vlen[x] >= 1) & (vlen[x] < vlen[t]) & (first[x] == first[t])
     run, t, x = run[keep], t[keep], x[keep]
     if len(run) == 0:
         return out
-    maybe = _unique(run[_starts_with(vocab, t, x)])
-    texts = vocab.gather(word[entries[maybe]]).to_list()
-    for i, w in zip(maybe.tolist(), texts, strict=True):
-        out[i] = _glued(w, set(other[int(e_pair[i])].split(" ")))
+    for i in _unique(run[_starts_with(words, t, x)]).tolist():
+        out[i] = _glued(words[int(word[entries[i]])], set(other[int(e_pair[i])].split(" ")))
     return out
 
 

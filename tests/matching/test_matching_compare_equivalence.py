@@ -479,19 +479,18 @@ def test_token_alignment_matches_the_reference_on_adversarial_keys() -> None:
     close = np.asarray([rng.random() < 0.8 for _ in lk])
     for a, b in ((0, 6000), (0, 1), (1, 30), (30, 2030)):
         want = ref_token_alignment(lk[a:b], rk[a:b], close[a:b])
-        left, right = pl.Series(lk[a:b], dtype=pl.String), pl.Series(rk[a:b], dtype=pl.String)
         for got in (
             token_alignment(lk[a:b], rk[a:b], close[a:b]),
             compare._alignment_loop(lk[a:b], rk[a:b], close[a:b]),  # both paths, whatever the size
-            compare._alignment_arrays(lk[a:b], rk[a:b], left, right, close[a:b]),
+            compare._alignment_arrays(lk[a:b], rk[a:b], close[a:b]),
         ):
             for g, w in zip(got, want, strict=True):
                 assert g.dtype == w.dtype and np.array_equal(g.view(np.uint32), w.view(np.uint32))
 
 
-def test_token_alignment_of_text_arrow_cannot_hold() -> None:
-    lk = ["ab\ud800c de", "vander x"] * 600  # a lone surrogate: the loop handles the whole call
-    rk = ["ab\ud800c df", "van der x"] * 600
+def test_token_alignment_of_unusual_text() -> None:
+    lk = ["ab\ud800c de", "vander x", "Ab\x00cd efgh", "ǅemal ǆ"] * 300  # lone surrogate, NUL, titlecase
+    rk = ["ab\ud800c df", "van der x", "ab\x00cde efg", "Ǆemal ǅ"] * 300
     close = np.ones(len(lk), dtype=bool)
     got = token_alignment(lk, rk, close)
     want = ref_token_alignment(lk, rk, close)
