@@ -256,7 +256,7 @@ def token_alignment(lk: list[str], rk: list[str], close: np.ndarray) -> tuple[np
     return _alignment_loop(lk, rk, close)
 
 
-_ALIGN_ARRAYS_MIN = 1_000
+_ALIGN_ARRAYS_MIN = 64  # below it (a single lookup) the plain loop is faster
 
 
 def _alignment_loop(lk: list[str], rk: list[str], close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
