@@ -191,26 +191,14 @@ def _row_dot_direct(a: sp.csr_matrix, b: sp.csr_matrix, li: np.ndarray, ri: np.n
     return np.clip(out, 0.0, 1.0).astype(np.float32)
 
 
-def _tokens_agree(a: str, b: str) -> bool:
-    """Two words that are the same word written differently: a typo, a plural, an abbreviation."""
-    if len(a) >= 4 and len(b) >= 4 and fuzz.ratio(a, b) >= 80:
-        return True
-    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
-    return len(short) >= 3 and long_.startswith(short) and not short.isdigit()
-
-
-def _may_reach_80(la: int, lb: int) -> bool:
-    """Whether two words of these lengths can have ``fuzz.ratio`` >= 80 at all.
-
-    ``fuzz.ratio`` is 200 * LCS / (la + lb) <= 200 * min / (la + lb); when 5 * min < 2 * (la + lb) that
-    bound is below 80 by at least 40 / (la + lb), far beyond rounding, so the call can be skipped
-    without changing any decision of ``_tokens_agree``.
-    """
-    return 5 * min(la, lb) >= 2 * (la + lb)
-
-
 def _agrees_with_any(t: str, others: list[str]) -> bool:
-    """``any(_tokens_agree(t, o) for o in others)``, cheapest tests first."""
+    """Whether ``t`` is one of ``others`` written differently: a typo, a plural, an abbreviation.
+
+    Two words agree when the shorter (the first on equal length) has 3+ characters, is not a number
+    and starts the longer one, or when both have 4+ characters and ``fuzz.ratio`` >= 80. The ratio is
+    200 * LCS / (lt + lo) <= 200 * min / (lt + lo): when 5 * min < 2 * (lt + lo) it is below 80 by at
+    least 40 / (lt + lo), far beyond rounding, so the call is skipped without changing a decision.
+    """
     lt = len(t)
     for o in others:
         lo = len(o)
@@ -260,6 +248,7 @@ _ALIGN_ARRAYS_MIN = 64  # below it (a single lookup) the plain loop is faster
 
 
 def _alignment_loop(lk: list[str], rk: list[str], close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``token_alignment`` pair by pair."""
     n = len(lk)
     sub = [0.0] * n
     share = [0.0] * n
@@ -390,7 +379,7 @@ def _alignment_arrays(lk: list[str], rk: list[str], close: np.ndarray) -> tuple[
         if agree.any():
             at = np.flatnonzero(agree)
             agree[at] = ~_mask([words[i].isdigit() for i in short_id[at].tolist()])
-        need = np.flatnonzero(~agree & (ls_ >= 4) & (5 * ls_ >= 2 * (lt + lo)))  # see _may_reach_80
+        need = np.flatnonzero(~agree & (ls_ >= 4) & (5 * ls_ >= 2 * (lt + lo)))  # see _agrees_with_any
         if len(need):
             ratio = cpdist(
                 [words[i] for i in ut[need].tolist()],
