@@ -229,6 +229,40 @@ def take_rows(m: sp.csr_matrix, rows: np.ndarray) -> _Rows:
     return indptr, m.indices[offsets], m.data[offsets]
 
 
+def _take(a: _Rows, rows: np.ndarray) -> _Rows:
+    """``take_rows`` on CSR arrays."""
+    indptr, indices, data = a
+    starts = indptr[rows]
+    lengths = indptr[rows + 1] - starts
+    out = np.zeros(len(rows) + 1, dtype=indptr.dtype)
+    np.cumsum(lengths, out=out[1:])
+    offsets = np.repeat(starts - out[:-1], lengths) + np.arange(int(out[-1]), dtype=indptr.dtype)
+    return out, indices[offsets], data[offsets]
+
+
+def _rarest(a: _Rows, df: np.ndarray, n_keep: int, max_df: int | None, lo: int, hi: int) -> _Rows:
+    """``keep_rarest`` on CSR arrays, among the columns ``lo <= c < hi`` only (same entries, same order)."""
+    indptr, indices, data = a
+    n = len(indptr) - 1
+    rows = np.repeat(np.arange(n), np.diff(indptr))
+    pos = np.flatnonzero((indices >= lo) & (indices < hi))
+    r, c = rows[pos], indices[pos]
+    col_df = df[c]
+    order = np.lexsort((col_df, r))
+    sorted_r = r[order]
+    at = np.arange(len(order))
+    start = (
+        np.maximum.accumulate(np.where(np.r_[True, sorted_r[1:] != sorted_r[:-1]], at, 0)) if len(at) else at
+    )
+    keep = order[at - start < n_keep]
+    if max_df is not None:
+        keep = keep[col_df[keep] <= max_df]
+    keep.sort()  # back to row-major, column-sorted order
+    out = np.zeros(n + 1, dtype=indptr.dtype)
+    np.cumsum(np.bincount(r[keep], minlength=n), out=out[1:])
+    return out, c[keep], data[pos[keep]]
+
+
 def product_rows(a: _Rows, b: sp.csr_matrix) -> _Rows | None:
     """CSR arrays of ``A @ b`` for ``A`` given as CSR arrays (``b.shape[0]`` columns).
 
@@ -378,8 +412,12 @@ class CandidateIndex:
         n = len(core)
         g_rows, g_codes = _gram_codes(core)
         j_rows, j_codes = glued_gram_codes(core)
-        qg = self.grams.matrix(g_rows, g_codes, n) + self.grams.matrix(j_rows, j_codes, n)
-        qg.sort_indices()
+        # Row 2i holds query i's spaced grams and row 2i+1 its glued grams, so each family gets its own
+        # norm; glued columns come after spaced ones, so the two rows read together are query i's row.
+        both = self.grams.matrix(
+            np.concatenate([2 * g_rows, 2 * j_rows + 1]), np.concatenate([g_codes, j_codes]), 2 * n
+        )
+        qg = sp.csr_matrix((both.data, both.indices, both.indptr[::2].copy()), shape=(n, both.shape[1]))
         t_rows, t_codes = token_codes(key, self.token_vocab)
         qt = self.tokens.matrix(t_rows, t_codes, n)
         return qg, qt
@@ -402,9 +440,11 @@ class CandidateIndex:
         positions = range(len(country)) if subset is None else subset.tolist()
         # A small batch (the API's): choose each query's rarest features once, not once per country
         # group (the choice is per row, so the result is the same).
+        g_rows = (qg.indptr, qg.indices, qg.data)
+        t_rows = (qt.indptr, qt.indices, qt.data)
         selected = None
         if subset is None and len(country) <= chunk:
-            selected = self._select(qg, qt)
+            selected = self._select(g_rows, t_rows)
         groups: dict[str, list[int]] = {}
         for i in positions:
             c = country[i] or ""
@@ -415,9 +455,9 @@ class CandidateIndex:
             for a in range(0, len(idx), chunk):
                 part = idx[a : a + chunk]
                 if selected is not None:
-                    chosen = tuple(take_rows(m, part) for m in selected)
+                    chosen = tuple(_take(m, part) for m in selected)
                 else:
-                    chosen = tuple((m.indptr, m.indices, m.data) for m in self._select(qg[part], qt[part]))
+                    chosen = self._select(_take(g_rows, part), _take(t_rows, part))
                 qi, ri, score = self._search(block, chosen, part)
                 if keys is not None and self.exact:
                     # Plain dict lookups, not a dataframe join: this path also runs in forked workers.
@@ -428,17 +468,16 @@ class CandidateIndex:
                         score = np.concatenate([score, np.ones(len(eq), np.float32)])
                 yield part, qi, ri, score
 
-    def _select(
-        self, qg: sp.csr_matrix, qt: sp.csr_matrix
-    ) -> tuple[sp.csr_matrix, sp.csr_matrix, sp.csr_matrix]:
+    def _select(self, qg: _Rows, qt: _Rows) -> tuple[_Rows, _Rows, _Rows]:
         """Each query's rarest spaced grams, glued grams and tokens (the only features the search multiplies)."""
-        qg = qg.tocsr()
-        glued = qg.indices >= self.glued_start
+        g0 = self.glued_start
         df = self.grams.df
-        sel = keep_rarest(_mask_entries(qg, ~glued), df, self.n_grams, max_df=self.max_gram_df)
-        jsel = keep_rarest(_mask_entries(qg, glued), df, self.n_glued, max_df=self.max_gram_df)
-        qt_known = qt[:, : self.everything.tokens_t.shape[0]]  # every block has the same token rows
-        tsel = keep_rarest(qt_known, self.tokens.df, self.n_tokens, max_df=self.max_token_df)
+        sel = _rarest(qg, df, self.n_grams, self.max_gram_df, 0, g0)
+        jsel = _rarest(qg, df, self.n_glued, self.max_gram_df, g0, len(df))
+        # Every block has the same token rows: the known tokens.
+        tsel = _rarest(
+            qt, self.tokens.df, self.n_tokens, self.max_token_df, 0, self.everything.tokens_t.shape[0]
+        )
         return sel, jsel, tsel
 
     def _search(
