@@ -269,6 +269,19 @@ class InherentReference:
     uflpa_priority: pl.DataFrame
     country_index_kind: CountryIndexKind = "shipped"
     versions: Mapping[str, str] = field(default_factory=dict)
+    # Results that depend only on these tables and the parameters (not init: ``dataclasses.replace``
+    # with another table starts empty). Keyed by ``id(params)``; the params object is kept and checked.
+    _memo: dict[int, tuple[Params, dict[Any, float | None]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def memo(self, params: Params) -> dict[Any, float | None]:
+        """The memo of values computed from this reference with ``params``."""
+        held = self._memo.get(id(params))
+        if held is None or held[0] is not params:
+            held = (params, {})
+            self._memo[id(params)] = held
+        return held[1]
 
     def country_quantile(self, q: float) -> float:
         """The q-quantile of known country index values (used for missing countries)."""
@@ -325,7 +338,9 @@ def load_inherent_reference(
     """
     if gsi_path is None and tvpra_edition is None and tvpra_override is None:
         return _shipped_reference()
-    return _build_inherent_reference(gsi_path=gsi_path, tvpra_edition=tvpra_edition, tvpra_override=tvpra_override)
+    return _build_inherent_reference(
+        gsi_path=gsi_path, tvpra_edition=tvpra_edition, tvpra_override=tvpra_override
+    )
 
 
 @functools.lru_cache(maxsize=1)
@@ -755,29 +770,41 @@ def _backfill_terms(rows: pl.DataFrame, reference: InherentReference, *, params:
     point = inherent_from_terms(base, params=ip).get_column("inherent").alias("backfill_inherent")
 
     # R_high: every country of the index as a candidate origin of each distinct (hs4, S, uflpa) product.
-    prods = rows.select("hs4", "S", "uflpa_material").unique()
-    countries = reference.country_index.select("iso2", pl.col("C").fill_null(reference.country_quantile(0.5)))
-    grid = prods.join(countries, how="cross")
-    gl = _listing_lookup(grid.select("iso2", "hs4"), reference.tvpra, level=2)
-    grid = grid.join(
-        gl.select("iso2", "hs4", "t_fl", "t_ds", "t_cl"), on=["iso2", "hs4"], how="left"
-    ).with_columns(
-        pl.col("t_fl").fill_null(False),
-        pl.col("t_ds").fill_null(False),
-        pl.col("t_cl").fill_null(False),
-        u=(pl.col("iso2") == _CHINA) & pl.col("uflpa_material").is_not_null(),
-        override=pl.lit(None, pl.String),
-    )
-    q = params.interval.high_backfill_quantile
-    p90 = (
-        inherent_from_terms(grid, params=ip)
-        .group_by("hs4", "S", "uflpa_material")
-        .agg(pl.col("inherent").quantile(q, interpolation="linear").alias("_p90"))
-    )
+    # A product's value depends only on the reference and the parameters: memoised on the reference.
+    memo = reference.memo(params)
+    products = rows.select("hs4", "S", "uflpa_material")
+    distinct = products.unique(maintain_order=True)
+    keys = [("backfill_high", *k) for k in distinct.iter_rows()]
+    missing = distinct.filter(pl.Series([k not in memo for k in keys], dtype=pl.Boolean))
+    if missing.height:
+        countries = reference.country_index.select(
+            "iso2", pl.col("C").fill_null(reference.country_quantile(0.5))
+        )
+        grid = missing.join(countries, how="cross")
+        gl = _listing_lookup(grid.select("iso2", "hs4"), reference.tvpra, level=2)
+        grid = grid.join(
+            gl.select("iso2", "hs4", "t_fl", "t_ds", "t_cl"), on=["iso2", "hs4"], how="left"
+        ).with_columns(
+            pl.col("t_fl").fill_null(False),
+            pl.col("t_ds").fill_null(False),
+            pl.col("t_cl").fill_null(False),
+            u=(pl.col("iso2") == _CHINA) & pl.col("uflpa_material").is_not_null(),
+            override=pl.lit(None, pl.String),
+        )
+        q = params.interval.high_backfill_quantile
+        p90 = (
+            inherent_from_terms(grid, params=ip)
+            .group_by("hs4", "S", "uflpa_material")
+            .agg(pl.col("inherent").quantile(q, interpolation="linear").alias("_p90"))
+        )
+        for hs4, s_val, material, value in p90.iter_rows():
+            memo[("backfill_high", hs4, s_val, material)] = value
+        for key in missing.iter_rows():
+            memo.setdefault(("backfill_high", *key), None)
+    p90_of = distinct.with_columns(pl.Series("_p90", [memo.get(k) for k in keys], dtype=pl.Float64))
     high = (
-        rows.select("hs4", "S", "uflpa_material")
-        .with_row_index("_i")
-        .join(p90, on=["hs4", "S", "uflpa_material"], how="left", nulls_equal=True)
+        products.with_row_index("_i")
+        .join(p90_of, on=["hs4", "S", "uflpa_material"], how="left", nulls_equal=True)
         .sort("_i")
         .get_column("_p90")
     )
