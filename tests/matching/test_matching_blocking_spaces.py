@@ -139,3 +139,22 @@ def test_candidates_do_not_depend_on_batch_order_or_size(
     assert {(perm[i], r) for i, r in shuffled} == together
     one_by_one = {(i, r) for i in range(n) for _, r in _candidates(index, [queries[i]], [qc[i]])}
     assert one_by_one == together
+
+
+def test_glued_grams_only_add_candidates(
+    index: CandidateIndex, ref: tuple[list[str], list[str | None]]
+) -> None:
+    """Switching the glued channel off (its rarest-gram count 0) leaves a subset: it never displaces a candidate."""
+    names, countries = ref
+    rng = random.Random(6)
+    src = rng.sample(range(N_REF), 300)
+    queries = [_scatter(names[s], rng, 0.3) for s in src]
+    qc = [countries[s] for s in src]
+    with_glued = _candidates(index, queries, qc)
+    n_glued = index.n_glued
+    try:
+        index.n_glued = 0
+        without = _candidates(index, queries, qc)
+    finally:
+        index.n_glued = n_glued
+    assert without < with_glued
