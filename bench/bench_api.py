@@ -7,7 +7,8 @@ requests/s and latency percentiles for:
 
 * baseline: ``GET /healthz`` on the same server, same run (the HTTP floor),
 * ``POST /v1/score`` with one record (distinct records: every request a different supplier),
-* ``POST /v1/score`` with 100 records.
+* ``POST /v1/score`` with 100 records,
+* ``POST /v1/score`` with one record the snapshot does not hold (scored from its country and HS code).
 
 Load is bounded in count and time and never leaves 127.0.0.1. Usage:
 
@@ -440,6 +441,24 @@ def main() -> int:
             )
             for i in range(0, min(len(rows), 5_000), 100)
         ]
+        # Suppliers the snapshot does not hold: each is scored from what it carries (country, HS code).
+        unmatched = [
+            make_request(
+                "/v1/score",
+                score_body(
+                    [
+                        {
+                            "key": "k",
+                            "name": f"Qx{i:07x} Vuorinen Kraftwerk Holdings",
+                            "country": r["country"],
+                            "hs_codes": ["6109"],
+                        }
+                    ]
+                ),
+                key,
+            )
+            for i, r in enumerate(rows[:20_000])
+        ]
         healthz = [make_request("/healthz", None, key)]
         asyncio.run(drive(port, one[:200], connections=args.workers, seconds=5, limit=200))  # warm-up
         results = {
@@ -463,6 +482,15 @@ def main() -> int:
             ),
             "POST /v1/score 100 records": asyncio.run(
                 drive(port, batch, connections=min(args.connections, 8), seconds=args.seconds, limit=2_000)
+            ),
+            "POST /v1/score 1 unmatched record": asyncio.run(
+                drive(
+                    port,
+                    unmatched,
+                    connections=args.connections,
+                    seconds=args.seconds / 2,
+                    limit=min(args.max_requests, len(unmatched)),
+                )
             ),
         }
         mem_end = memory(psutil.Process(server.pid))
