@@ -47,7 +47,16 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 # The code whose output the saved index holds: any change to it makes a saved index stale.
 FINGERPRINTED = ("normalise.py", "compare.py", "identifiers.py", "records.py", "blocking.py")
-_SCALAR_PARAMS = ("n_grams", "k_grams", "n_tokens", "k_tokens", "max_token_df", "max_gram_df")
+_SCALAR_PARAMS = (
+    "n_grams",
+    "k_grams",
+    "n_tokens",
+    "k_tokens",
+    "max_token_df",
+    "max_gram_df",
+    "n_glued",
+    "k_glued",
+)
 
 
 class IndexArtifactError(ModelArtifactError):

@@ -127,3 +127,14 @@ def test_save_replaces_an_existing_directory(built: EntityIndex, tmp_path: Path)
     assert not (path / "stray").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["entity_index"]
     assert len(EntityIndex.load(path)) == len(built)
+
+
+def test_candidate_parameters_survive_the_round_trip(ref: pl.DataFrame, tmp_path: Path) -> None:
+    import dataclasses
+
+    index = EntityIndex.build(ref.head(300))
+    index.candidates = dataclasses.replace(index.candidates, n_glued=3, k_glued=2, n_grams=12)
+    path = tmp_path / "entity_index"
+    index.save(path, source={"entities_sha256": "abc"})
+    loaded = EntityIndex.load(path, source={"entities_sha256": "abc"})
+    assert (loaded.candidates.n_glued, loaded.candidates.k_glued, loaded.candidates.n_grams) == (3, 2, 12)
