@@ -31,26 +31,14 @@ from risk_engine.api.rescoring import (  # noqa: E402
     rescore_entity,
     rescore_many,
 )
-from risk_engine.io.run import run_screen  # noqa: E402
+from risk_engine.io.run import run_demo  # noqa: E402
 
-DEMO = ROOT / "fixtures" / "demo"
 FINDING = {"audit_date": "2026-09-01", "ilo_indicator": 9, "grade": "major", "status": "open"}
 FINDING_DATE = date.fromisoformat(FINDING["audit_date"])
 
 
 def _demo_snapshot(out: Path) -> Path:
-    code = run_screen(
-        suppliers=DEMO / "suppliers.csv",
-        trade=DEMO / "trade.csv",
-        audits=DEMO / "audits.csv",
-        enforcement=DEMO / "enforcement_uflpa.txt",
-        reference=None,
-        decisions=None,
-        methodology="fl-v1",
-        out=out,
-        engine="local",
-        resume=False,
-    )
+    code = run_demo(out=out, engine="local")
     if code != 0:
         raise SystemExit(f"demo screen failed with exit code {code}")
     return out

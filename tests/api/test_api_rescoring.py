@@ -17,10 +17,7 @@ import pytest
 
 from risk_engine.api.rescoring import load_scoring_inputs, pack_disjoint, rescore_entity, rescore_many
 from risk_engine.api.snapshot import load_snapshot
-from risk_engine.io.run import run_screen
-
-ROOT = Path(__file__).resolve().parents[2]
-DEMO = ROOT / "fixtures" / "demo"
+from risk_engine.io.run import run_demo, run_screen
 
 SUPPLIERS = (
     "id,name,country,hs_code,parent_id\n"
@@ -58,13 +55,8 @@ def _screen(out: Path, **files: Path | None) -> Path:
 @pytest.fixture(scope="module")
 def demo_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     out = tmp_path_factory.mktemp("rescore") / "demo"
-    yield _screen(
-        out,
-        suppliers=DEMO / "suppliers.csv",
-        trade=DEMO / "trade.csv",
-        audits=DEMO / "audits.csv",
-        enforcement=DEMO / "enforcement_uflpa.txt",
-    )
+    assert run_demo(out=out, engine="local") == 0
+    yield out
     shutil.rmtree(out, ignore_errors=True)
 
 
