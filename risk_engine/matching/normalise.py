@@ -163,6 +163,8 @@ class _LegalVocabulary:
     by_first: dict[str, tuple[int, ...]]  # first token -> lengths of prefix or multi-token forms
     anywhere: frozenset[tuple[str, ...]]
     anywhere_first: frozenset[str]
+    words: frozenset[str]  # legal-form words a broken-up spelling is re-joined into ("private", "ltd")
+    word_prefixes: frozenset[str]  # every non-empty prefix of those words
 
 
 # Forms that are written before the name (PT Indofood, OOO Romashka, CV Maju).
@@ -218,6 +220,10 @@ def legal_vocabulary() -> _LegalVocabulary:
     for k in prefix:
         by_first.setdefault(k[0], set()).add(len(k))
     anywhere = frozenset(k for k in forms if " ".join(k) in _UNAMBIGUOUS_ANYWHERE)
+    words = (
+        frozenset(w for k in forms for w in k if len(w) >= 5 and w.isascii() and w.isalpha())
+        | _SHORT_FORM_WORDS
+    )
     return _LegalVocabulary(
         forms=forms,
         prefix_forms=prefix,
@@ -225,6 +231,8 @@ def legal_vocabulary() -> _LegalVocabulary:
         by_first={t: tuple(sorted(v, reverse=True)) for t, v in by_first.items()},
         anywhere=anywhere,
         anywhere_first=frozenset(k[0] for k in anywhere),
+        words=words,
+        word_prefixes=frozenset(w[:i] for w in words for i in range(1, len(w) + 1)),
     )
 
 
@@ -368,6 +376,15 @@ def _only_legal_forms(words: list[str], vocab: _LegalVocabulary) -> bool:
     return True
 
 
+def _form_continues(head: list[str], rest: list[str], vocab: _LegalVocabulary) -> bool:
+    """True when the end of ``head`` and the start of ``rest`` together make one legal form ("co" + "ltd")."""
+    for m in range(1, min(3, len(head)) + 1):
+        for j in range(1, min(3, len(rest)) + 1):
+            if tuple(head[-m:] + rest[:j]) in vocab.forms:
+                return True
+    return False
+
+
 def _split_qualifier(name: str, vocab: _LegalVocabulary) -> tuple[str, str]:
     """Split "AMP-Holland B.V., Hertogenbosch, NL" into the name and what follows its legal form.
 
@@ -390,12 +407,80 @@ def _split_qualifier(name: str, vocab: _LegalVocabulary) -> tuple[str, str]:
         rest_words = [t for t, _ in _tokens_with_script(clean_text(",".join(parts[i:])))]
         if not rest_words or _only_legal_forms(rest_words, vocab):
             continue
+        if _form_continues(head_words, rest_words, vocab):
+            continue  # the comma sits inside a legal form: "Co., Ltd. Huamei Garment Factory"
         if rest_words[-1] in _BRANCH_WORDS or (
             len(rest_words) > 1 and rest_words[-1].isdigit() and rest_words[-2] in _BRANCH_WORDS
         ):
             return name, ""
         return ",".join(parts[:i]), " ".join(rest_words)
     return name, ""
+
+
+_MAX_FRAGMENT = 3
+# Short legal-form words that fragments may be re-joined into; other 2-4 letter vocabulary entries
+# ("aat", "akt") are too easily spelled by unrelated fragments.
+_SHORT_FORM_WORDS = frozenset(
+    {"co", "ltd", "pvt", "inc", "llc", "plc", "bhd", "sdn", "pte", "pty", "gmbh", "corp", "ltda"}
+)
+
+
+def _segment(text: str, words: frozenset[str], prefixes: frozenset[str]) -> list[str] | None:
+    """``text`` cut into the fewest words of ``words`` ("pvtltd" -> ["pvt", "ltd"]), or None."""
+    n = len(text)
+    best: list[list[str] | None] = [[]] + [None] * n
+    for start in range(n):
+        head = best[start]
+        if head is None:
+            continue
+        end = start + 1
+        while end <= n and text[start:end] in prefixes:
+            current = best[end]
+            if text[start:end] in words and (current is None or len(head) + 1 < len(current)):
+                best[end] = [*head, text[start:end]]
+            end += 1
+    return best[n]
+
+
+def _join_split_form_words(toks: list[tuple[str, bool]], vocab: _LegalVocabulary) -> list[tuple[str, bool]]:
+    """Re-join legal-form words that scanning or PDF extraction broke apart ("( pr i v ate ) ltd").
+
+    A span of two or more short fragments (at most three letters each), at least one of which is not
+    a legal-form word itself, is rewritten only when its letters spell legal-form words exactly
+    ("pv tl td" -> "pvt ltd"), so the form is recognised and removed as in the intact name. Other
+    fragments stay as they are (the compact-name features compare those).
+    """
+    n = len(toks)
+    frag = [len(t) <= _MAX_FRAGMENT and not c and t.isalpha() for t, c in toks]
+    if n < 2 or sum(frag) < 2:
+        return toks
+    words, prefixes = vocab.words, vocab.word_prefixes
+    out: list[tuple[str, bool]] = []
+    i = 0
+    while i < n:
+        if not frag[i] or toks[i][0] not in prefixes:
+            out.append(toks[i])
+            i += 1
+            continue
+        run_end = i
+        while run_end < n and frag[run_end]:
+            run_end += 1
+        done = 0
+        for j in range(min(run_end, i + 8), i + 1, -1):
+            span = [t for t, _ in toks[i:j]]
+            if all(t in words for t in span):
+                continue
+            seg = _segment("".join(span), words, prefixes)
+            if seg:
+                out.extend((w, False) for w in seg)
+                done = j - i
+                break
+        if done:
+            i += done
+        else:
+            out.append(toks[i])
+            i += 1
+    return out
 
 
 def _join_cjk_runs(toks: list[tuple[str, bool]]) -> list[str]:
@@ -421,7 +506,7 @@ def normalise_name(name: str | None) -> NormalisedName:
     truncated = len(original) > MAX_NAME_CHARS
     vocab = legal_vocabulary()
     head, qualifier = _split_qualifier(original[:MAX_NAME_CHARS], vocab)
-    toks = _tokens_with_script(clean_text(head))
+    toks = _join_split_form_words(_tokens_with_script(clean_text(head)), vocab)
     kept, forms, branch = _strip_legal_forms(toks, vocab)
     core_tokens = _join_cjk_runs(kept)
     if len(core_tokens) > 1 and core_tokens[0] == "the":

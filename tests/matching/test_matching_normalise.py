@@ -103,3 +103,51 @@ def test_normalise_never_crashes_and_is_deterministic(s: str) -> None:
     assert name_key(s) == name_key(s)
     assert name_key(s).isascii()
     normalise_address(s)
+
+
+def test_comma_inside_co_ltd_is_not_a_qualifier_split() -> None:
+    # The comma of "Co., Ltd." sits inside the legal form: what follows stays in the name.
+    n = normalise_name("Shenzhen Huamei Co., Ltd. Huamei Garment Factory")
+    assert (n.core, n.legal_form, n.qualifier) == ("shenzhen huamei huamei garment factory", "co ltd", "")
+    # A seat after the whole form is still split off.
+    m = normalise_name("Shenzhen Huamei Co., Ltd., Dongguan")
+    assert (m.core, m.legal_form, m.qualifier) == ("shenzhen huamei", "co ltd", "dongguan")
+
+
+@pytest.mark.parametrize(
+    ("broken", "intact"),
+    [
+        ("DSL Lanka ( pr i v ate ) ltd", "DSL Lanka (Private) Ltd"),
+        ("Foo Garments Com pa ny Li mi ted", "Foo Garments Company Limited"),
+        ("Bar Textiles Pv t L td", "Bar Textiles Pvt Ltd"),
+    ],
+)
+def test_legal_form_broken_by_scanning_is_recognised(broken: str, intact: str) -> None:
+    a, b = normalise_name(broken), normalise_name(intact)
+    assert (a.core, a.legal_form) == (b.core, b.legal_form)
+    assert a.legal_form is not None
+
+
+def test_fragments_that_spell_no_legal_word_stay_apart() -> None:
+    # "c am bo" is not a legal-form word: the fragments are left for the compact-name features.
+    assert normalise_name("Unity Fashion C am bo Co Ltd").core == "unity fashion c am bo"
+    # Short vocabulary entries that unrelated fragments spell easily are not re-joined.
+    assert normalise_name("Ak T Trading Ltd").core == "ak t trading"
+
+
+@pytest.mark.parametrize(
+    ("name", "generic"),
+    [
+        ("Bellarma S.R.L.", "LLC"),
+        ("Chiron SARL", "LLC"),
+        ("Foo Ltda.", "LLC"),
+        ("Foo S.p.A.", "JSC"),
+        ("Philips N.V.", "JSC"),
+        ("Chiron B.V.", "LLC"),
+        ("Foo ApS", "LLC"),
+        ("Foo A/S", "JSC"),
+    ],
+)
+def test_legal_form_generic_class(name: str, generic: str) -> None:
+    # Limited-liability forms (SRL, SARL, Ltda, BV, ApS) and share companies (SpA, NV, A/S) differ.
+    assert normalise_name(name).legal_generic == generic
