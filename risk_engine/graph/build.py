@@ -1142,7 +1142,31 @@ def _clean_nodes(nodes: pl.DataFrame, found: list[pl.DataFrame], file: str) -> p
     return frame.drop("__pos").with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("idx"))
 
 
+# The cleaned form of an empty edge frame, per (edge schema, node schema): it depends on nothing else.
+_EMPTY_EDGES: dict[tuple[str, str], pl.DataFrame] = {}
+
+
 def _clean_edges(
+    edges: pl.DataFrame, nodes: pl.DataFrame, found: list[pl.DataFrame], file: str
+) -> pl.DataFrame:
+    """:func:`_clean_edge_rows`, computed once per schema for an empty edge frame (small request graphs)."""
+    if not edges.is_empty():
+        return _clean_edge_rows(edges, nodes, found, file)
+    key = (str(edges.schema), str(nodes.schema))
+    cached = _EMPTY_EDGES.get(key)
+    if cached is None:
+        none_found: list[pl.DataFrame] = []
+        cached = _clean_edge_rows(edges, nodes, none_found, file)
+        if none_found:  # an empty frame reports nothing; if it ever does, do not cache
+            found.extend(none_found)
+            return cached
+        if len(_EMPTY_EDGES) > 64:
+            _EMPTY_EDGES.clear()
+        _EMPTY_EDGES[key] = cached
+    return cached
+
+
+def _clean_edge_rows(
     edges: pl.DataFrame, nodes: pl.DataFrame, found: list[pl.DataFrame], file: str
 ) -> pl.DataFrame:
     _require(edges, ["src", "dst"], "edge frame")

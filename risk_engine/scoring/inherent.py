@@ -23,6 +23,7 @@ from typing import Any, Literal
 import polars as pl
 
 from risk_engine.errors import ReferenceDataError
+from risk_engine.scoring.memo import MEMO_MAX_ENTITIES, memo_rows
 from risk_engine.scoring.registry import InherentParams, Params
 
 CountryIndexKind = Literal["shipped", "gsi", "user"]
@@ -274,6 +275,9 @@ class InherentReference:
     _memo: dict[int, tuple[Params, dict[Any, float | None]]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    _row_memo: dict[int, tuple[Params, dict[Any, Any]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def memo(self, params: Params) -> dict[Any, float | None]:
         """The memo of values computed from this reference with ``params``."""
@@ -281,6 +285,14 @@ class InherentReference:
         if held is None or held[0] is not params:
             held = (params, {})
             self._memo[id(params)] = held
+        return held[1]
+
+    def row_memo(self, params: Params) -> dict[Any, Any]:
+        """The memo of per-entity :func:`inherent_risk` rows computed from this reference with ``params``."""
+        held = self._row_memo.get(id(params))
+        if held is None or held[0] is not params:
+            held = (params, {})
+            self._row_memo[id(params)] = held
         return held[1]
 
     def country_quantile(self, q: float) -> float:
@@ -741,6 +753,82 @@ def inherent_risk(entities: pl.DataFrame, *, params: Params, reference: Inherent
             "n_products",
             "issues",
         )
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# Small graphs: per-entity rows memoised on the reference (risk_engine.scoring.memo).
+
+_ISO2 = re.compile(r"[A-Z]{2}")
+_TEXT_COLUMNS = ("region", "address", "tax_id", "name")
+
+
+def _product_column(entities: pl.DataFrame) -> str | None:
+    return next((c for c in ("hs4_list", "hs_codes", "hs_list") if c in entities.columns), None)
+
+
+def inherent_row_key(
+    row: Mapping[str, Any], product_col: str | None, params: InherentParams
+) -> tuple[Any, ...] | None:
+    """What :func:`inherent_risk` reads of one entity, or None when the memo does not apply.
+
+    The row depends on the entity's country, region and products, and on its name, address and tax id
+    only through :func:`xuar_evidence` (the XUAR override and its evidence text), which is part of the
+    key. Only canonical countries (ISO alpha-2 upper case or null, as the graph builder leaves them)
+    and text columns qualify, so no cast inside :func:`inherent_risk` can tell two equal keys apart.
+    """
+    country = row.get("country")
+    if country is not None and not (isinstance(country, str) and _ISO2.fullmatch(country)):
+        return None
+    region, address, tax_id, name = (row.get(c) for c in _TEXT_COLUMNS)
+    if any(v is not None and not isinstance(v, str) for v in (region, address, tax_id, name)):
+        return None
+    products = row.get(product_col) if product_col is not None else None
+    xuar = xuar_evidence(
+        country=country, region=region, address=address, tax_id=tax_id, params=params, name=name
+    )
+    return (country, region, None if products is None else tuple(products), xuar)
+
+
+def inherent_memo_keys(entities: pl.DataFrame, params: InherentParams) -> list[tuple[Any, ...]] | None:
+    """One :func:`inherent_row_key` per entity row, or None when the memo does not apply to the frame.
+
+    It applies to small frames (``memo.MEMO_MAX_ENTITIES``) with unique String entity ids whose rows
+    all qualify.
+    """
+    if entities.height > MEMO_MAX_ENTITIES or entities.schema.get("entity_id") != pl.String():
+        return None
+    product_col = _product_column(entities)
+    if product_col is not None and entities.schema[product_col] != pl.List(pl.String()):
+        return None
+    cols = ["entity_id", *[c for c in ("country", *_TEXT_COLUMNS) if c in entities.columns]]
+    rows = entities.select(*cols, *([product_col] if product_col else [])).to_dicts()
+    ids = [r["entity_id"] for r in rows]
+    if None in ids or len(set(ids)) != len(ids):
+        return None
+    keys = [inherent_row_key(r, product_col, params) for r in rows]
+    return None if any(k is None for k in keys) else keys  # type: ignore[return-value]
+
+
+def inherent_risk_memo(
+    entities: pl.DataFrame, *, params: Params, reference: InherentReference
+) -> pl.DataFrame:
+    """:func:`inherent_risk`, each entity's row computed once per key and process (small graphs).
+
+    :func:`inherent_risk` is row-wise: an entity's row depends only on its :func:`inherent_row_key`, the
+    reference and the parameters. Rows of keys not seen yet are computed by :func:`inherent_risk` on
+    those entities; the frame equals :func:`inherent_risk`'s (see :mod:`risk_engine.scoring.memo`).
+    Frames the memo does not apply to go to :func:`inherent_risk` directly.
+    """
+    keys = inherent_memo_keys(entities, params.inherent)
+    if keys is None:
+        return inherent_risk(entities, params=params, reference=reference)
+    return memo_rows(
+        reference.row_memo(params),
+        "inherent",
+        keys,
+        entities.get_column("entity_id").to_list(),
+        lambda missing: inherent_risk(entities[missing], params=params, reference=reference),
     )
 
 

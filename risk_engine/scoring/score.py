@@ -32,10 +32,12 @@ from risk_engine.scoring import bands, coverage, evidence, explain
 from risk_engine.scoring.inherent import (
     CountryIndexKind,
     InherentReference,
-    inherent_risk,
+    inherent_memo_keys,
+    inherent_risk_memo,
     load_inherent_reference,
     normalise_country_index,
 )
+from risk_engine.scoring.memo import memo_rows
 from risk_engine.scoring.propagate import PropagationInput, PropagationResult, propagate
 from risk_engine.scoring.registry import Methodology, Params
 
@@ -108,21 +110,34 @@ class GraphArrays:
     edges: pl.DataFrame  # the edges frame in array order, with ``src_i``/``dst_i``
 
 
-def graph_arrays(
-    nodes: pl.DataFrame, edges: pl.DataFrame, *, params: Params
-) -> tuple[GraphArrays, pl.DataFrame]:
-    """Index the graph; edges whose ends are not nodes are returned as issues (never silently dropped)."""
-    ids = nodes.get_column("entity_id").cast(pl.String).to_list()
+# The indexed form of an empty edge frame, per (edge schema, node schema): it depends on nothing else.
+_EMPTY_INDEXED: dict[tuple[str, str], tuple[pl.DataFrame, pl.DataFrame]] = {}
+
+
+def _indexed_edges(
+    nodes: pl.DataFrame, edges: pl.DataFrame, ids: list[str]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """:func:`_index_edges`, computed once per schema for an empty edge frame (small request graphs)."""
+    if not edges.is_empty():
+        return _index_edges(nodes, edges, ids)
+    key = (str(edges.schema), str(nodes.schema))
+    held = _EMPTY_INDEXED.get(key)
+    if held is None:
+        if len(_EMPTY_INDEXED) > 64:
+            _EMPTY_INDEXED.clear()
+        held = _index_edges(nodes, edges, ids)
+        _EMPTY_INDEXED[key] = held
+    return held
+
+
+def _index_edges(
+    nodes: pl.DataFrame, edges: pl.DataFrame, ids: list[str]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Edges with ``src_i``/``dst_i``, defaults, shares and correlation ``group``; dangling edges as issues."""
     index = pl.DataFrame(
         {"entity_id": ids, "_i": np.arange(len(ids), dtype=np.int64)},
         schema={"entity_id": pl.String, "_i": pl.Int64},
     )
-    node_type = (
-        nodes.get_column("node_type").cast(pl.String).fill_null("supplier")
-        if "node_type" in nodes.columns
-        else pl.Series([None] * len(ids), dtype=pl.String).fill_null("supplier")
-    )
-    mask = (node_type != "logistics").to_numpy().astype(bool)
     e = edges
     for name, dtype, default in (
         ("hs4", pl.String(), None),
@@ -173,6 +188,21 @@ def graph_arrays(
         .sub(1)
         .alias("group")
     )
+    return e, issues
+
+
+def graph_arrays(
+    nodes: pl.DataFrame, edges: pl.DataFrame, *, params: Params
+) -> tuple[GraphArrays, pl.DataFrame]:
+    """Index the graph; edges whose ends are not nodes are returned as issues (never silently dropped)."""
+    ids = nodes.get_column("entity_id").cast(pl.String).to_list()
+    node_type = (
+        nodes.get_column("node_type").cast(pl.String).fill_null("supplier")
+        if "node_type" in nodes.columns
+        else pl.Series([None] * len(ids), dtype=pl.String).fill_null("supplier")
+    )
+    mask = (node_type != "logistics").to_numpy().astype(bool)
+    e, issues = _indexed_edges(nodes, edges, ids)
     ep = params.evidence
     m = e.get_column("match_confidence").to_numpy()
     arrays = GraphArrays(
@@ -195,10 +225,33 @@ def _node_frame(nodes: pl.DataFrame) -> pl.DataFrame:
     return n.unique("entity_id", keep="first", maintain_order=True)
 
 
+_VariantEvidence = tuple[pl.DataFrame, evidence.FindingFactors | None, pl.DataFrame, pl.DataFrame]
+# The evidence frames of a graph without findings or hits, per (parameters, as-of): they depend on nothing
+# else. Keyed by ``id(params)``; the params object is kept and checked.
+_NO_EVIDENCE: dict[tuple[int, date], tuple[Params, _VariantEvidence]] = {}
+
+
 def _variant_evidence(
     audits: pl.DataFrame | None, hits: pl.DataFrame | None, *, params: Params, as_of: date
-) -> tuple[pl.DataFrame, evidence.FindingFactors | None, pl.DataFrame, pl.DataFrame]:
-    """E_audit, E_enf, E_alleg per entity and variant; finding factors; distance-0 flags; issues."""
+) -> _VariantEvidence:
+    """E_audit, E_enf, E_alleg per entity and variant; finding factors; distance-0 flags; issues.
+
+    Without findings and hits the (empty) result is computed once per parameters and as-of date.
+    """
+    if audits is not None or hits is not None:
+        return _compute_variant_evidence(audits, hits, params=params, as_of=as_of)
+    held = _NO_EVIDENCE.get((id(params), as_of))
+    if held is None or held[0] is not params:
+        if len(_NO_EVIDENCE) > 64:
+            _NO_EVIDENCE.clear()
+        held = (params, _compute_variant_evidence(None, None, params=params, as_of=as_of))
+        _NO_EVIDENCE[(id(params), as_of)] = held
+    return held[1]
+
+
+def _compute_variant_evidence(
+    audits: pl.DataFrame | None, hits: pl.DataFrame | None, *, params: Params, as_of: date
+) -> _VariantEvidence:
     ff = evidence.finding_factors(audits, params=params, as_of=as_of) if audits is not None else None
     frames = []
     issues = [ff.issues] if ff is not None else []
@@ -233,6 +286,8 @@ def _variant_evidence(
 
 def _unknown_entity_issues(ev: pl.DataFrame, node_ids: list[str]) -> pl.DataFrame:
     """Evidence for entities that are not nodes of the graph cannot be scored: report it."""
+    if ev.is_empty():
+        return pl.DataFrame(schema=REJECTS_SCHEMA)
     known = pl.DataFrame({"entity_id": node_ids}, schema={"entity_id": pl.String})
     stray = (
         ev.filter(pl.col("variant") == "high").join(known, on="entity_id", how="anti").get_column("entity_id")
@@ -250,19 +305,17 @@ def _unknown_entity_issues(ev: pl.DataFrame, node_ids: list[str]) -> pl.DataFram
     )
 
 
-def node_terms(
+def _entity_terms(
     nodes: pl.DataFrame,
-    arrays: GraphArrays,
-    *,
     audits: pl.DataFrame | None,
-    enforcement_hits: pl.DataFrame | None,
+    ev: pl.DataFrame,
+    *,
     params: Params,
     as_of: date,
     reference: InherentReference,
-) -> tuple[pl.DataFrame, evidence.FindingFactors | None, pl.DataFrame, pl.DataFrame]:
-    """Per-entity terms in node order: inherent, κ, evidence and local risk of each variant, σ and backfill."""
-    inh = inherent_risk(nodes, params=params, reference=reference)
-    ev, ff, hit_flags, issues = _variant_evidence(audits, enforcement_hits, params=params, as_of=as_of)
+) -> pl.DataFrame:
+    """Row-wise terms per entity (any order): inherent, κ, and evidence and local risk of each variant."""
+    inh = inherent_risk_memo(nodes, params=params, reference=reference)
     clean = evidence.clean_audits(audits, params=params, as_of=as_of)
     last_audit = evidence.latest_audit_dates(audits)
     t = inh.join(clean, on="entity_id", how="left").join(last_audit, on="entity_id", how="left")
@@ -294,6 +347,46 @@ def node_terms(
         )
         i_col = "inherent_adj_high" if variant == "high" else "inherent_adj"
         t = t.with_columns((1.0 - (1.0 - pl.col(i_col)) * (1.0 - pl.col(e_col))).alias(f"local{suffix}"))
+    return t
+
+
+def _evidence_free_terms(
+    nodes: pl.DataFrame, ev: pl.DataFrame, *, params: Params, as_of: date, reference: InherentReference
+) -> pl.DataFrame:
+    """:func:`_entity_terms` without findings or hits, memoised for small graphs.
+
+    Without findings or hits an entity's row depends only on its inherent-risk key and the as-of date.
+    """
+    keys = inherent_memo_keys(nodes, params.inherent)
+    if keys is None:
+        return _entity_terms(nodes, None, ev, params=params, as_of=as_of, reference=reference)
+    return memo_rows(
+        reference.row_memo(params),
+        "evidence_free_terms",
+        [(as_of, key) for key in keys],
+        nodes.get_column("entity_id").to_list(),
+        lambda missing: _entity_terms(
+            nodes[missing], None, ev, params=params, as_of=as_of, reference=reference
+        ),
+    )
+
+
+def node_terms(
+    nodes: pl.DataFrame,
+    arrays: GraphArrays,
+    *,
+    audits: pl.DataFrame | None,
+    enforcement_hits: pl.DataFrame | None,
+    params: Params,
+    as_of: date,
+    reference: InherentReference,
+) -> tuple[pl.DataFrame, evidence.FindingFactors | None, pl.DataFrame, pl.DataFrame]:
+    """Per-entity terms in node order: inherent, κ, evidence and local risk of each variant, σ and backfill."""
+    ev, ff, hit_flags, issues = _variant_evidence(audits, enforcement_hits, params=params, as_of=as_of)
+    if audits is None and enforcement_hits is None:
+        t = _evidence_free_terms(nodes, ev, params=params, as_of=as_of, reference=reference)
+    else:
+        t = _entity_terms(nodes, audits, ev, params=params, as_of=as_of, reference=reference)
     issues = pl.concat([issues, _unknown_entity_issues(ev, arrays.node_ids)], how="vertical_relaxed")
     # node order and the graph-derived terms
     order = pl.DataFrame({"entity_id": arrays.node_ids}, schema={"entity_id": pl.String}).with_row_index("_i")
