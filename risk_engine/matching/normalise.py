@@ -184,6 +184,8 @@ _PREFIX_FORMS = (
     "cjsc",
     "nv",
     "bv",
+    "tnhh",
+    "ctcp",
 )
 
 

@@ -151,3 +151,17 @@ def test_fragments_that_spell_no_legal_word_stay_apart() -> None:
 def test_legal_form_generic_class(name: str, generic: str) -> None:
     # Limited-liability forms (SRL, SARL, Ltda, BV, ApS) and share companies (SpA, NV, A/S) differ.
     assert normalise_name(name).legal_generic == generic
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("CÔNG TY TNHH MTV HIMARU VIỆT NAM", "Himaru Viet Nam Co., Ltd"),
+        ("Cong Ty TNHH Go Binh Phong", "Go Binh Phong Company Limited"),
+        ("Công ty Cổ phần Dệt May Thành Công", "CTCP Dệt May Thành Công"),
+    ],
+)
+def test_vietnamese_legal_forms_before_the_name(a: str, b: str) -> None:
+    # "Công ty TNHH" (limited liability) and "Công ty Cổ phần" / "CTCP" (joint stock) lead the name.
+    assert name_key(a) == name_key(b)
+    assert normalise_name(a).legal_generic == normalise_name(b).legal_generic
