@@ -36,12 +36,22 @@ def memo_rows(
     if len(memo) > MEMO_LIMIT:
         memo.clear()
     tagged = [(tag, key) for key in keys]
-    missing = [i for i, key in enumerate(tagged) if key not in memo]
+    # Read each row once into a local table: another thread may empty the memo meanwhile.
+    found: dict[Any, Any] = {}
+    for key in tagged:
+        row = memo.get(key)
+        if row is not None:
+            found[key] = row
+    schema = memo.get((tag, None))
+    missing = [i for i, key in enumerate(tagged) if key not in found]
+    if schema is None and not missing:
+        missing = list(range(len(tagged)))
     if missing:
         computed = compute(missing)
         by_id = {row["entity_id"]: row for row in computed.iter_rows(named=True)}
-        memo[(tag, None)] = computed.schema
+        schema = computed.schema
+        memo[(tag, None)] = schema
         for i in missing:
-            memo[tagged[i]] = by_id[ids[i]]
-    rows = [{**memo[key], "entity_id": entity_id} for key, entity_id in zip(tagged, ids, strict=True)]
-    return pl.DataFrame(rows, schema=memo[(tag, None)], orient="row")
+            found[tagged[i]] = memo[tagged[i]] = by_id[ids[i]]
+    rows = [{**found[key], "entity_id": entity_id} for key, entity_id in zip(tagged, ids, strict=True)]
+    return pl.DataFrame(rows, schema=schema, orient="row")

@@ -262,3 +262,23 @@ def test_memo_rows_computes_each_key_once_and_is_bounded(monkeypatch: pytest.Mon
     monkeypatch.setattr(memo, "MEMO_LIMIT", 1)
     memo.memo_rows(store, "t", ["k3"], ["x"], compute)
     assert calls == [[0, 1], [0]] and set(store) == {("t", "k3"), ("t", None)}
+
+
+def test_memo_rows_survives_the_memo_being_emptied_meanwhile() -> None:
+    # Another request thread may empty a full memo while this one reads it.
+    store: dict[Any, Any] = {}
+
+    def compute(positions: list[int]) -> pl.DataFrame:
+        return pl.DataFrame({"entity_id": [f"e{i}" for i in positions], "v": [float(i) for i in positions]})
+
+    memo.memo_rows(store, "t", ["a", "b"], ["e0", "e1"], compute)
+
+    def compute_and_clear(positions: list[int]) -> pl.DataFrame:
+        store.clear()
+        return compute(positions)
+
+    out = memo.memo_rows(store, "t", ["a", "b", "c"], ["x0", "x1", "e2"], compute_and_clear)
+    assert out.to_dict(as_series=False) == {"entity_id": ["x0", "x1", "e2"], "v": [0.0, 1.0, 2.0]}
+    store.clear()
+    store[("t", "a")] = {"entity_id": "e0", "v": 0.0}  # a row whose schema entry is gone
+    assert memo.memo_rows(store, "t", ["a"], ["e0"], compute)["v"].to_list() == [0.0]
