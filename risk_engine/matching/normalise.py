@@ -2,8 +2,8 @@
 
 A name goes through: Unicode NFKC, case folding, transliteration to ASCII (anyascii; CJK, kana and
 Hangul one character at a time so that legal forms written in those scripts can be found as token
-sequences), punctuation to spaces, dotted abbreviations joined ("s.a." -> "sa"), and legal forms
-removed from the end and the start (and unambiguous ones anywhere) but kept as a separate attribute,
+sequences), punctuation to spaces, dotted abbreviations joined ("s.a." -> "sa"), legal-form words that scanning
+broke apart re-joined ("pr i v ate" -> "private"), and legal forms removed from the end and the start (and unambiguous ones anywhere) but kept as a separate attribute,
 because a conflict in legal form is evidence. Transliterated CJK syllables are then joined back into
 one token per run, so "广州华美" becomes "guangzhouhuamei".
 
