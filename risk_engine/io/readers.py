@@ -630,24 +630,44 @@ def clean_grid(grid: Grid, kind: Kind | str, *, file: str, strict: bool = True) 
     table = contract(kind)
     cells_frame = grid.cells
     search = min(HEADER_SEARCH_ROWS, cells_frame.height)
-    header_index = 0
+    header_index: int | None = None
     for i in range(search):
         candidate = resolve_header(list(cells_frame.row(i)), kind)
         if not any(p.fatal and p.position == -1 for p in candidate.problems):
             header_index = i
             break
-    headers = [None if v is None else str(v) for v in cells_frame.row(header_index)] if search else []
-    body = cells_frame.slice(header_index + 1)
     notes = list(grid.notes)
-    header_row = grid.first_row + header_index
-    if header_index:
+    if (
+        header_index is None
+        and search
+        and grid.first_row > 1
+        and not resolve_header(list(cells_frame.row(0)), kind).positions
+    ):
+        # No header anywhere, and the grid starts below an empty row 1 (XLSX loaders drop leading
+        # empty rows). The header is then row 1, as in any other file; the first non-empty row
+        # holds no contract column, so it is data, not a header that would swallow it unreported.
+        headers: list[str | None] = [None] * cells_frame.width
+        body = cells_frame
+        header_index = -1
+        header_row = 1
+        first_data_row = grid.first_row
         notes.append(
-            f"header found on row {header_row}; rows {grid.first_row}-{header_row - 1} above it skipped"
+            f"no header found; row 1 is empty and is read as the header, rows from {first_data_row} on as data"
         )
+    else:
+        header_index = header_index or 0
+        headers = [None if v is None else str(v) for v in cells_frame.row(header_index)] if search else []
+        body = cells_frame.slice(header_index + 1)
+        header_row = grid.first_row + header_index
+        first_data_row = header_row + 1
+        if header_index:
+            notes.append(
+                f"header found on row {header_row}; rows {grid.first_row}-{header_row - 1} above it skipped"
+            )
     return _clean(
         headers,
         body,
-        first_row=header_row + 1,
+        first_row=first_data_row,
         header_row=header_row,
         kind=table.kind,
         file=file,

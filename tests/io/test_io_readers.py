@@ -497,6 +497,29 @@ def test_arbitrary_xlsx_tables_account_for_every_row(table: tuple[str, list[str]
     _account_for_rows(result)
 
 
+def test_xlsx_empty_header_row_does_not_swallow_the_first_data_row() -> None:
+    # Hypothesis (explore, --hypothesis-seed=9): header [''] over one data row ['0']. The loader
+    # drops the empty row 1, and the header fallback used to take row 2 as the header: the data row
+    # vanished (rows_read 0) and header errors were reported on row 2.
+    data = _xlsx([[""], ["0"]])
+    result = read_bytes(data, file="t.xlsx", kind="enforcement", strict=False)
+    _account_for_rows(result)
+    assert result.rows_read == 1
+    assert result.frame["row"].to_list() == [2]
+    assert set(result.rejects["row"].to_list()) == {1}
+    assert any("column 1 has no header but holds 1 value(s)" in note for note in result.notes)
+    with pytest.raises(InputSchemaError, match="required column 'name' is missing") as exc:
+        read_bytes(data, file="t.xlsx", kind="enforcement")
+    assert exc.value.row == 1
+
+
+def test_xlsx_partial_header_below_an_empty_row_keeps_its_row() -> None:
+    data = _xlsx([[], ["Supplier Name", "Land"], ["Acme", "FR"]])
+    with pytest.raises(InputSchemaError, match="required column 'country' is missing") as exc:
+        read_bytes(data, file="t.xlsx", kind="suppliers")
+    assert exc.value.row == 2
+
+
 def test_values_under_an_empty_header_are_noted() -> None:
     result = _read("name,country,\nAcme,FR,surprise\n")
     assert any("column 3 has no header but holds 1 value(s)" in note for note in result.notes)
