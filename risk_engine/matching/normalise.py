@@ -48,6 +48,8 @@ _UNAMBIGUOUS_ANYWHERE = frozenset(
         "pte",
         "company limited",
         "sa de cv",
+        "s de rl de cv",
+        "s de rl",
         "tbk",
         "ooo",
         "jsc",
@@ -343,7 +345,7 @@ def _strip_legal_forms(
         while i < len(kept):
             hit = 0
             if words[i] in vocab.anywhere_first:
-                for k in (3, 2, 1):
+                for k in (5, 4, 3, 2, 1):
                     key = tuple(words[i : i + k])
                     if len(key) == k and key in vocab.anywhere:
                         found_tail.append(forms[key])
@@ -420,6 +422,24 @@ def _split_qualifier(name: str, vocab: _LegalVocabulary) -> tuple[str, str]:
 
 
 _MAX_FRAGMENT = 3
+_SPACED_TOKEN_CHARS = 2  # a token this short counts towards a spaced-out name
+_SPACED_MIN_SHORT = 3
+# Short words of names in the languages of supplier lists, never taken for letters that fell apart.
+_SHORT_FUNCTION_WORDS = STOPWORDS | {
+    "a",
+    "e",
+    "o",
+    "da",
+    "do",
+    "di",
+    "el",
+    "en",
+    "al",
+    "van",
+    "von",
+    "der",
+    "den",
+}
 # Short legal-form words that fragments may be re-joined into; other 2-4 letter vocabulary entries
 # ("aat", "akt") are too easily spelled by unrelated fragments.
 _SHORT_FORM_WORDS = frozenset(
@@ -467,6 +487,18 @@ def _join_split_form_words(toks: list[tuple[str, bool]], vocab: _LegalVocabulary
         run_end = i
         while run_end < n and frag[run_end]:
             run_end += 1
+        intact = next(
+            (
+                k
+                for k in range(min(run_end - i, 6), 1, -1)
+                if tuple(t for t, _ in toks[i : i + k]) in vocab.forms
+            ),
+            0,
+        )
+        if intact:  # a legal form already written in short words ("sa de cv"): nothing to re-join
+            out.extend(toks[i : i + intact])
+            i += intact
+            continue
         done = 0
         for j in range(min(run_end, i + 8), i + 1, -1):
             span = [t for t, _ in toks[i:j]]
@@ -501,6 +533,30 @@ def _join_cjk_runs(toks: list[tuple[str, bool]]) -> list[str]:
     return out
 
 
+def _glue_spaced_out(tokens: list[str]) -> list[str]:
+    """A name whose letters fell apart ("u ni ty fash i o n c am bo") as one glued token.
+
+    Text typed with spaced letters or extracted from a PDF or a scan keeps no word boundaries, so its
+    tokens are noise to every token-based comparison. When at least three tokens, and more than half
+    of all tokens, are one or two letters long, and one of them is a lone letter (runs of single
+    letters are already joined, so a lone letter sits between fragments), the name is glued into
+    one token ("unityfashioncambo"); the comparison features read a glued token against the words
+    it spans on the other side. At least two of the short tokens must be fragments rather than short
+    function words ("de", "y", "e"). Names of short words ("M M Exports", "K and S Textiles",
+    "Textiles y Confecciones de la Costa", the Vietnamese "My An Ha") are kept.
+    """
+    short = [t for t in tokens if len(t) <= _SPACED_TOKEN_CHARS and t.isalpha()]
+    fragments = sum(1 for t in short if t not in _SHORT_FUNCTION_WORDS)
+    if (
+        len(short) >= _SPACED_MIN_SHORT
+        and 2 * len(short) > len(tokens)
+        and fragments >= 2
+        and any(len(t) == 1 for t in short)
+    ):
+        return ["".join(tokens)]
+    return tokens
+
+
 @lru_cache(maxsize=200_000)
 def normalise_name(name: str | None) -> NormalisedName:
     """Normalise one company name (see the module docstring for the steps)."""
@@ -510,7 +566,7 @@ def normalise_name(name: str | None) -> NormalisedName:
     head, qualifier = _split_qualifier(original[:MAX_NAME_CHARS], vocab)
     toks = _join_split_form_words(_tokens_with_script(clean_text(head)), vocab)
     kept, forms, branch = _strip_legal_forms(toks, vocab)
-    core_tokens = _join_cjk_runs(kept)
+    core_tokens = _glue_spaced_out(_join_cjk_runs(kept))
     if len(core_tokens) > 1 and core_tokens[0] == "the":
         core_tokens = core_tokens[1:]  # "The Coca-Cola Company" is "Coca-Cola Company"
     text = " ".join(_join_cjk_runs(_tokens_with_script(clean_text(original[:MAX_NAME_CHARS]))))

@@ -149,3 +149,14 @@ def test_exact_key_is_always_a_candidate() -> None:
         min_probability=0.0,
     )
     assert "a" in out["right_id"].to_list()
+
+
+def test_name_whose_letters_fell_apart_matches_its_entity(index: EntityIndex) -> None:
+    # PDF extraction spaced the letters out: glued, the name is the reference name written without spaces.
+    q = pl.DataFrame(
+        {"id": ["q1"], "name": ["Hir dar am a ni G a r m e nts Ka tu na ya ke (Pvt) Ltd"], "country": ["LK"]}
+    )
+    best = index.link(q).filter(pl.col("rank") == 1)
+    assert best["right_id"].to_list() == ["r3"]
+    assert best["feat_name_compact_ratio"].to_list() == [1.0]
+    assert best["decision"].to_list() == ["match"]

@@ -129,8 +129,9 @@ def test_legal_form_broken_by_scanning_is_recognised(broken: str, intact: str) -
 
 
 def test_fragments_that_spell_no_legal_word_stay_apart() -> None:
-    # "c am bo" is not a legal-form word: the fragments are left for the compact-name features.
-    assert normalise_name("Unity Fashion C am bo Co Ltd").core == "unity fashion c am bo"
+    # "c am bo" is not a legal-form word: the fragments are not turned into one.
+    assert normalise_name("Unity Fashion C am bo Co Ltd").legal_forms[-1].canonical == "co ltd"
+    assert "cambo" in normalise_name("Unity Fashion C am bo Co Ltd").core
     # Short vocabulary entries that unrelated fragments spell easily are not re-joined.
     assert normalise_name("Ak T Trading Ltd").core == "ak t trading"
 
@@ -146,6 +147,9 @@ def test_fragments_that_spell_no_legal_word_stay_apart() -> None:
         ("Chiron B.V.", "LLC"),
         ("Foo ApS", "LLC"),
         ("Foo A/S", "JSC"),
+        ("Rinplay S. de R.L. de C.V.", "LLC"),
+        ("Rinplay S. de R.L.", "LLC"),
+        ("Hanes Ink S.A. de C.V.", "JSC"),
     ],
 )
 def test_legal_form_generic_class(name: str, generic: str) -> None:
@@ -165,3 +169,45 @@ def test_vietnamese_legal_forms_before_the_name(a: str, b: str) -> None:
     # "Công ty TNHH" (limited liability) and "Công ty Cổ phần" / "CTCP" (joint stock) lead the name.
     assert name_key(a) == name_key(b)
     assert normalise_name(a).legal_generic == normalise_name(b).legal_generic
+
+
+@pytest.mark.parametrize(
+    ("spaced", "intact"),
+    [
+        ("u ni ty fash i o n c am bo c o ltd", "Unity Fashion Cambo Co Ltd"),
+        ("M E R C U R Y Appar e l Se e th awaka", "Mercury Apparel Seethawaka"),
+        ("ne o c o nc e pt fash i o n", "Neoconcept Fashion"),
+    ],
+)
+def test_name_whose_letters_fell_apart_is_glued(spaced: str, intact: str) -> None:
+    # PDF or scan extraction keeps no word boundaries: the name becomes one token of its letters.
+    a, b = normalise_name(spaced), normalise_name(intact)
+    assert a.tokens == ("".join(b.tokens),)
+    assert a.legal_form == b.legal_form
+
+
+@pytest.mark.parametrize(
+    ("name", "tokens"),
+    [
+        ("M M Exports", ("mm", "exports")),
+        ("K & S Textiles", ("k", "s", "textiles")),
+        ("Cong Ty TNHH My An Ha", ("my", "an", "ha")),
+        ("Textiles y Confecciones de la Costa S.A.", ("textiles", "confecciones", "costa")),
+        ("Hilos e Fios do Brasil Ltda", ("hilos", "e", "fios", "do", "brasil")),
+    ],
+)
+def test_names_of_short_words_are_not_glued(name: str, tokens: tuple[str, ...]) -> None:
+    assert normalise_name(name).tokens == tokens
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Rinplay S. DE R.L. DE C.V. (Huichapan)",
+        "Rinplay S.A. de C.V. (Huichapan)",
+        "Rinplay S de RL de CV Huichapan",
+    ],
+)
+def test_mexican_legal_form_before_a_site_name_is_removed(name: str) -> None:
+    # A multi-word form is unambiguous anywhere; before, "sa de cv" was even re-joined into one word.
+    assert normalise_name(name).core == "rinplay huichapan"
