@@ -11,7 +11,8 @@ Training data (never the labelled sets in ../shared/data/entity_matching/, which
   variants of entities left out of the reference (no true match: the nearest others are natural hard
   negatives); the same company at another address (a match: the same legal entity); and group-company
   siblings (same trade name, another industry or city, or another plant number), which are distinct
-  legal entities;
+  legal entities; and namesakes in another country (another legal entity; one in ten is the same
+  entity with a wrong country), paired explicitly because the index searches within a country;
 - pairs are exactly what the candidate index proposes for each query, so the model learns on the
   distribution it will score; identifiers are added to a share of records (agreeing on true pairs,
   conflicting on some negatives and, rarely, on a true pair to model data errors).
@@ -48,6 +49,8 @@ from risk_engine.matching.records import prepare_records  # noqa: E402
 
 OAR = Path("/work/shared/data/company_names/oar_facility_lists/oar_facility_lists_2019.csv")
 SEED = 7
+ABROAD_SHARE = 0.04  # queries that are a namesake in another country
+ABROAD_COUNTRY_ERROR_SHARE = 0.1  # of those, the same entity with a wrong country field
 _ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
@@ -146,12 +149,33 @@ def build_training(n_synth: int, n_queries: int) -> tuple[pl.DataFrame, dict[str
     truth: list[str | None] = []
     kinds: list[str] = []
     sources: list[str] = []  # the name each query was written from
+    forced: list[tuple[int, str]] = []  # (query position, reference id): pairs the index would not propose
+    country_pool = sorted(synth.COUNTRY_WEIGHTS)
     for qn in range(n_queries):
         src = rng.randrange(n)
         r = rng.random()
         row: dict[str, str | None] = {"id": f"Q{qn}", "country": countries[src]}
         if rng.random() < 0.08:
             row["country"] = None  # lists with no country
+        if rng.random() < ABROAD_SHARE and countries[src]:
+            # A namesake in another country: a company of that name registered elsewhere, or a
+            # subsidiary abroad; another legal entity. The index searches within the query's country,
+            # so the pair is added explicitly: the model must learn what a country conflict means
+            # (a query whose country has no entities falls back to all countries). A small share
+            # are the same entity with a wrong country field, a data error.
+            other = rng.choice([c for c in country_pool if c != countries[src]])
+            row["name"] = synth.perturb(names[src], rng, n_ops=rng.choice((0, 0, 1)))
+            row["country"] = other
+            row["address"] = synth.site_address(rng, other) if rng.random() < 0.6 else None
+            error = rng.random() < ABROAD_COUNTRY_ERROR_SHARE
+            true_id = ids[src] if error and src not in held_out else None
+            if src not in held_out:
+                forced.append((len(q_rows), ids[src]))
+            q_rows.append(row)
+            truth.append(true_id)
+            kinds.append("abroad")
+            sources.append(names[src])
+            continue
         if r < 0.64:
             row["name"] = synth.perturb(names[src], rng)
             row["address"] = synth.perturb_address(addresses[src], rng)
@@ -227,6 +251,7 @@ def build_training(n_synth: int, n_queries: int) -> tuple[pl.DataFrame, dict[str
     # Identifier candidates, as the index adds them.
     lei_pos: dict[str, int] = {v: k for k, v in enumerate(rref.identifiers["lei"]) if v is not None}
     extra = [(k, lei_pos[v]) for k, v in enumerate(rq.identifiers["lei"]) if v is not None and v in lei_pos]
+    extra += [(q, ref_pos[rid]) for q, rid in forced]
     if extra:
         li = np.concatenate([li, np.asarray([e[0] for e in extra])])
         ri = np.concatenate([ri, np.asarray([e[1] for e in extra])])
@@ -244,7 +269,7 @@ def build_training(n_synth: int, n_queries: int) -> tuple[pl.DataFrame, dict[str
     source_key = [f"{n.key}|{n.branch}" for n in map(normalise_name, sources)]
     ambiguous = np.fromiter(
         (
-            y[k] == 0 and ref_names[r] == source_key[q]
+            y[k] == 0 and ref_names[r] == source_key[q] and kinds[q] != "abroad"
             for k, (q, r) in enumerate(zip(li.tolist(), ri.tolist(), strict=True))
         ),
         dtype=bool,

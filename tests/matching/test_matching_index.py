@@ -160,3 +160,15 @@ def test_name_whose_letters_fell_apart_matches_its_entity(index: EntityIndex) ->
     assert best["right_id"].to_list() == ["r3"]
     assert best["feat_name_compact_ratio"].to_list() == [1.0]
     assert best["decision"].to_list() == ["match"]
+
+
+def test_namesake_in_another_country_is_not_a_match(index: EntityIndex) -> None:
+    # No reference entity is in Egypt, so the query is compared with every country; the same name
+    # registered in another country is another legal entity (or a wrong country field): at most review.
+    q = pl.DataFrame({"id": ["q1", "q2"], "name": ["Acme Textile Mills Inc"] * 2, "country": ["EG", "US"]})
+    out = index.link(q, min_probability=0.0)
+    abroad = out.filter(pl.col("left_id") == "q1", pl.col("right_id") == "r5")
+    home = out.filter(pl.col("left_id") == "q2", pl.col("right_id") == "r5")
+    assert abroad["feat_country_conflict"].to_list() == [1.0]
+    assert abroad["decision"].to_list() != ["match"]
+    assert home["decision"].to_list() == ["match"]
