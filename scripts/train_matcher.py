@@ -13,6 +13,10 @@ Training data (never the labelled sets in ../shared/data/entity_matching/, which
   siblings (same trade name, another industry or city, or another plant number), which are distinct
   legal entities; and namesakes in another country (another legal entity; one in ten is the same
   entity with a wrong country), paired explicitly because the index searches within a country;
+- identifiers: LEIs and Chinese USCCs on a share of the reference; a query of the same entity often
+  carries the same one (3 % a wrong one), a query of another entity often its own (a conflict where
+  the candidate has one); native-script names on half of the Chinese-speaking entities, written
+  with the homophones of their own company (so namesakes differ), carried by half of their queries;
 - pairs are exactly what the candidate index proposes for each query, so the model learns on the
   distribution it will score; identifiers are added to a share of records (agreeing on true pairs,
   conflicting on some negatives and, rarely, on a true pair to model data errors).
@@ -27,6 +31,7 @@ import json
 import random
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +54,9 @@ from risk_engine.matching.records import prepare_records  # noqa: E402
 
 OAR = Path("/work/shared/data/company_names/oar_facility_lists/oar_facility_lists_2019.csv")
 SEED = 7
+NATIVE_COUNTRIES = frozenset({"CN", "TW", "HK"})
+NATIVE_SHARE = 0.5  # of those entities with a native-script name; of their queries, those that carry it
+OWN_IDENTIFIER_SHARE = 0.3  # queries without a true match that carry their own LEI / USCC
 ABROAD_SHARE = 0.04  # queries that are a namesake in another country
 ABROAD_COUNTRY_ERROR_SHARE = 0.1  # of those, the same entity with a wrong country field
 _ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -92,6 +100,20 @@ def base_entities(n_synth: int) -> pl.DataFrame:
 _SIBLING_SWAPS = (
     tuple(synth.CN_INDUSTRY) + tuple(synth.EN_INDUSTRY) + tuple(synth.IN_INDUSTRY) + tuple(synth.BD_INDUSTRY)
 )
+
+
+def native_name(name: str, family: str) -> str:
+    """A Chinese-script name for a generated entity: two characters per word of its Latin name.
+
+    Which of three homophones a word is written with depends on the company (``family``), so a
+    namesake elsewhere usually differs in some characters while a group's companies share the
+    characters of the words they share. The characters are arbitrary; only their identity matters.
+    """
+    chars = []
+    for tok in normalise_name(name).core.split():
+        h = zlib.crc32(f"{family}|{tok}".encode()) % 3
+        chars += [chr(0x4E00 + zlib.crc32(f"{tok}|{h}|{i}".encode()) % 0x5000) for i in range(2)]
+    return "".join(chars) + "有限公司"
 
 
 def sibling(name: str, rng: random.Random) -> str | None:
@@ -139,6 +161,23 @@ def build_training(n_synth: int, n_queries: int) -> tuple[pl.DataFrame, dict[str
         for c in ref["country"]
     ]
     ref = ref.with_columns(pl.Series("lei", lei, pl.String), pl.Series("tax_id", tax, pl.String))
+    # Native-script names on half of the Chinese-speaking reference entities.
+    nat_rng = random.Random(SEED + 2)
+    has_native = {
+        rid
+        for rid, c in zip(base["id"].to_list(), base["country"].to_list(), strict=True)
+        if c in NATIVE_COUNTRIES and nat_rng.random() < NATIVE_SHARE
+    }
+    ref = ref.with_columns(
+        pl.Series(
+            "native_name",
+            [
+                native_name(nm, rid) if rid in has_native else None
+                for rid, nm in zip(ref["id"], ref["name"], strict=True)
+            ],
+            pl.String,
+        )
+    )
 
     sisters: list[tuple[str, str, str]] = []
     names = base["name"].to_list()
@@ -214,19 +253,33 @@ def build_training(n_synth: int, n_queries: int) -> tuple[pl.DataFrame, dict[str
             kind = "other"
             source = names[other]
             true_id = ids[other] if other not in held_out else None
-        # Identifiers: agree on some true pairs, conflict on some negatives, rare data errors.
+        # Identifiers: agree on some true pairs, conflict on some negatives (siblings and namesakes
+        # carry their own), rare data errors.
         if true_id is not None and true_id in ref_pos:
-            ref_lei = lei[ref_pos[true_id]]
+            ref_lei, ref_tax = lei[ref_pos[true_id]], tax[ref_pos[true_id]]
             if ref_lei and rng.random() < 0.5:
                 row["lei"] = ref_lei if rng.random() < 0.97 else make_lei(rng)
-        elif rng.random() < 0.05:
-            row["lei"] = make_lei(rng)
+            if ref_tax and rng.random() < 0.5:
+                row["tax_id"] = ref_tax if rng.random() < 0.97 else make_uscc(rng)
+        else:
+            if rng.random() < OWN_IDENTIFIER_SHARE:
+                row["lei"] = make_lei(rng)
+            if row.get("country") == "CN" and rng.random() < OWN_IDENTIFIER_SHARE:
+                row["tax_id"] = make_uscc(rng)
+        # Native-script names: the company's own, as its source entity writes it.
+        family = ids[other] if kind == "other" else ids[src]
+        if family in has_native and nat_rng.random() < NATIVE_SHARE:
+            nat = native_name(source, family)
+            if nat_rng.random() < 0.15:  # the city written with its suffix: "佛山市..." for "佛山..."
+                nat = nat[:2] + "市" + nat[2:]
+            row["native_name"] = nat
         q_rows.append(row)
         truth.append(true_id)
         kinds.append(kind)
         sources.append(source)
     queries = pl.DataFrame(
-        q_rows, schema=dict.fromkeys(("id", "name", "country", "address", "lei"), pl.String)
+        q_rows,
+        schema=dict.fromkeys(("id", "name", "country", "address", "lei", "tax_id", "native_name"), pl.String),
     )
     if sisters:
         extra_ref = pl.DataFrame(
@@ -269,7 +322,10 @@ def build_training(n_synth: int, n_queries: int) -> tuple[pl.DataFrame, dict[str
     source_key = [f"{n.key}|{n.branch}" for n in map(normalise_name, sources)]
     ambiguous = np.fromiter(
         (
-            y[k] == 0 and ref_names[r] == source_key[q] and kinds[q] != "abroad"
+            y[k] == 0
+            and ref_names[r] == source_key[q]
+            and kinds[q] != "abroad"
+            and not (rq.native[q] and rref.native[r] and rq.native[q] != rref.native[r])
             for k, (q, r) in enumerate(zip(li.tolist(), ri.tolist(), strict=True))
         ),
         dtype=bool,

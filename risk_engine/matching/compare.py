@@ -45,6 +45,7 @@ FEATURES: tuple[str, ...] = (
     "identifier_agree",
     "identifier_conflict",
     "native_name_similarity",
+    "native_name_conflict",
 )
 
 _NAME_FEATURES = (
@@ -208,6 +209,12 @@ def _agrees_with_any(t: str, others: list[str]) -> bool:
         if ls >= 4 and 5 * ls >= 2 * (lt + lo) and fuzz.ratio(t, o) >= 80:
             return True
     return False
+
+
+def _subsequence(short: str, long_: str) -> bool:
+    """``short`` is ``long_`` with some characters left out."""
+    it = iter(long_)
+    return all(ch in it for ch in short)
 
 
 def _glued(t: str, words: set[str]) -> bool:
@@ -556,4 +563,11 @@ def compare_pairs(
             f[name] = np.where(named, f[name], 0.0).astype(np.float32)
     f["native_name_similarity"] = np.zeros(n, dtype=np.float32)
     f["native_name_similarity"][nat_at] = native
+    # Two native-script names conflict when neither is the other with characters added ("佛山佳明服装"
+    # in "佛山市佳明服装" is no conflict; "佛山嘉铭服装", which transliterates alike, is). A missing
+    # native name is no evidence either way.
+    f["native_name_conflict"] = np.zeros(n, dtype=np.float32)
+    f["native_name_conflict"][nat_at] = [
+        not (_subsequence(lnat[i], rnat[i]) or _subsequence(rnat[i], lnat[i])) for i in nat_at
+    ]
     return {name: f[name] for name in FEATURES}

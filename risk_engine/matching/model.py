@@ -36,6 +36,7 @@ BINARY_FEATURES = frozenset(
         "address_missing",
         "identifier_agree",
         "identifier_conflict",
+        "native_name_conflict",
     }
 )
 MATCH_THRESHOLD = 0.90  # METHODOLOGY §3.1: m >= 0.90 auto-merge

@@ -22,6 +22,7 @@ from functools import lru_cache
 from importlib import resources
 
 import jellyfish
+import opencc
 from anyascii import anyascii
 
 MAX_NAME_CHARS = 1000
@@ -587,6 +588,65 @@ def normalise_name(name: str | None) -> NormalisedName:
 def name_key(name: str | None) -> str:
     """Deterministic exact-match key: normalised, legal forms removed, tokens sorted."""
     return normalise_name(name).key
+
+
+_NATIVE_DROP_RE = re.compile(r"[\W_]+")
+
+
+def _is_latin_text(s: str) -> bool:
+    return all(ch.isascii() or unicodedata.name(ch, "").startswith("LATIN") for ch in s)
+
+
+@lru_cache(maxsize=1)
+def _t2s() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")
+
+
+def _simplified(text: str) -> str:
+    """Traditional Chinese characters as simplified ones (OpenCC, Apache-2.0)."""
+    return str(_t2s().convert(text))
+
+
+@lru_cache(maxsize=1)
+def _native_forms() -> tuple[str, ...]:
+    """Legal forms written in another script than Latin (有限公司, 株式会社, 주식회사, ООО), longest first."""
+    out: set[str] = set()
+    data = resources.files("risk_engine.matching") / "data"
+    for fname in ("org_types.json", "legal_forms_extra.json"):
+        for entry in json.loads((data / fname).read_text(encoding="utf-8"))["types"]:
+            for alias in entry["aliases"]:
+                a = _NATIVE_DROP_RE.sub("", unicodedata.normalize("NFKC", alias).casefold())
+                if len(a) >= 2 and not _is_latin_text(a):
+                    out.add(a)
+    return tuple(sorted(out, key=len, reverse=True))
+
+
+@lru_cache(maxsize=200_000)
+def native_key(name: str | None) -> str:
+    """Key of a native-script name, compared in its own script rather than transliterated.
+
+    Transliteration would make homophones one name: "佛山佳明服装" and "佛山嘉铭服装" are both
+    "foshan jiaming fuzhuang", though a Chinese register holds them as two companies. The key is
+    the name after NFKC and case folding, without spaces and punctuation, Chinese characters in
+    their simplified form, with one legal form in that script removed at the end and one at the start. A name in Latin letters gets the usual
+    ``name_key``.
+    """
+    if not name:
+        return ""
+    s = _NATIVE_DROP_RE.sub("", unicodedata.normalize("NFKC", name).casefold())
+    if not s or _is_latin_text(s):
+        return name_key(name)
+    if any(_is_cjk(ch) for ch in s) and not any(0x3040 <= ord(ch) <= 0x30FF for ch in s):
+        s = _simplified(s)  # "服裝" (traditional) and "服装" (simplified) are one spelling; kana: Japanese
+    for form in _native_forms():
+        if s.endswith(form):
+            s = s[: -len(form)] or s  # a name that is only a legal form keeps it
+            break
+    for form in _native_forms():
+        if s.startswith(form):
+            s = s[len(form) :] or s
+            break
+    return s
 
 
 _ADDRESS_ABBREVIATIONS: dict[str, str] = {

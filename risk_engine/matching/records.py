@@ -13,7 +13,7 @@ import polars as pl
 
 from risk_engine.errors import InputSchemaError
 from risk_engine.matching.identifiers import SCHEMES, valid_identifier
-from risk_engine.matching.normalise import normalise_address, normalise_name
+from risk_engine.matching.normalise import native_key, normalise_address, normalise_name
 
 OPTIONAL_COLUMNS = ("country", "address", "native_name", *SCHEMES)
 
@@ -33,7 +33,7 @@ class PreparedRecords:
     branch: list[str]  # trailing branch/plant marker ("dongguan branch", "plant 2"), "" when none
     country: list[str | None]
     address: list[str]  # "" when missing
-    native: list[str]  # normalised native-script name key, "" when missing
+    native: list[str]  # native-script name key in its own script (``native_key``), "" when missing
     identifiers: dict[str, list[str | None]]
     truncated: np.ndarray  # bool per row: the name was cut to MAX_NAME_CHARS
 
@@ -179,7 +179,7 @@ def prepare_records(
     c = col("country")
     country: list[str | None] = _country(c) if c is not None else [None] * n
     nat = col("native_name")
-    native = [normalise_name(v).key for v in nat.cast(pl.String).to_list()] if nat is not None else [""] * n
+    native = [native_key(v) for v in nat.cast(pl.String).to_list()] if nat is not None else [""] * n
     identifiers: dict[str, list[str | None]] = {}
     for scheme in SCHEMES:
         s = col(scheme)
@@ -225,7 +225,7 @@ def prepare_rows(rows: Sequence[Mapping[str, Any]]) -> PreparedRecords:
     raw_addr = [_as_text(r.get("address")) for r in rows]
     core, key, phon, lform, lgen, numbers, trunc_list, address, branch = _normalise_all(names, raw_addr, 1)
     country = _country(pl.Series("country", [_as_text(r.get("country")) for r in rows], dtype=pl.String))
-    native = [normalise_name(_as_text(r.get("native_name"))).key for r in rows]
+    native = [native_key(_as_text(r.get("native_name"))) for r in rows]
     identifiers: dict[str, list[str | None]] = {
         scheme: [valid_identifier(scheme, _as_text(r.get(scheme))) for r in rows] for scheme in SCHEMES
     }

@@ -103,6 +103,15 @@ def ref_token_alignment(lk: list[str], rk: list[str], close: np.ndarray) -> tupl
     return sub, share
 
 
+def _ref_within(a: str, b: str) -> bool:
+    """``a`` can be read in ``b`` from left to right, skipping characters of ``b``."""
+    j = 0
+    for ch in b:
+        if j < len(a) and a[j] == ch:
+            j += 1
+    return j == len(a)
+
+
 def _ref_both(a: list[str], b: list[str]) -> np.ndarray:
     return np.fromiter((bool(x) and bool(y) for x, y in zip(a, b, strict=True)), dtype=bool, count=len(a))
 
@@ -192,6 +201,14 @@ def reference_compare_pairs(
     lnat, rnat = _ref_gather(left.native, li), _ref_gather(right.native, ri)
     has_nat = _ref_both(lnat, rnat)
     f["native_name_similarity"] = np.where(has_nat, _ref_fuzz(fuzz.ratio, lnat, rnat), 0.0).astype(np.float32)
+    f["native_name_conflict"] = np.fromiter(
+        (
+            bool(h) and not (_ref_within(a, b) or _ref_within(b, a))
+            for h, a, b in zip(has_nat.tolist(), lnat, rnat, strict=True)
+        ),
+        dtype=bool,
+        count=n,
+    ).astype(np.float32)
     return {name: f[name] for name in FEATURES}
 
 

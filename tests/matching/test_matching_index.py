@@ -172,3 +172,41 @@ def test_namesake_in_another_country_is_not_a_match(index: EntityIndex) -> None:
     assert abroad["feat_country_conflict"].to_list() == [1.0]
     assert abroad["decision"].to_list() != ["match"]
     assert home["decision"].to_list() == ["match"]
+
+
+def test_native_name_and_identifiers_weigh_in() -> None:
+    ref = pl.DataFrame(
+        {
+            "id": ["r1", "r2"],
+            "name": ["Foshan Jiaming Garment Co., Ltd.", "Foshan Jiaming Garment Co., Ltd."],
+            "country": ["CN", "CN"],
+            "native_name": ["佛山佳明服装有限公司", None],
+            "lei": [None, "HWUPKR0MPOU8FGXBT394"],
+        }
+    )
+    index = EntityIndex.build(ref)
+    q = pl.DataFrame(
+        {
+            "id": ["same_native", "other_native", "other_lei"],
+            "name": ["Foshan Jiaming Garments Company Limited"] * 3,
+            "country": ["CN"] * 3,
+            "native_name": ["佛山佳明服装有限公司", "佛山嘉铭服装有限公司", None],
+            "lei": [None, None, "5493001KJTIIGC8Y1R12"],
+        }
+    )
+    out = index.link(q, min_probability=0.0)
+
+    def prob(left: str, right: str) -> float:
+        return out.filter(pl.col("left_id") == left, pl.col("right_id") == right)["probability"].item()
+
+    # The same native-script name is evidence for; another one (other homophones) against.
+    assert prob("same_native", "r1") > prob("same_native", "r2") > prob("other_native", "r1")
+    assert (
+        out.filter(pl.col("left_id") == "other_native", pl.col("right_id") == "r1")["decision"].item()
+        != "match"
+    )
+    # Two valid LEIs that differ: two legal entities, whatever the names say.
+    assert prob("other_lei", "r2") < prob("other_lei", "r1")
+    assert (
+        out.filter(pl.col("left_id") == "other_lei", pl.col("right_id") == "r2")["decision"].item() != "match"
+    )

@@ -6,6 +6,7 @@ from risk_engine.matching.normalise import (
     MAX_NAME_CHARS,
     clean_text,
     name_key,
+    native_key,
     normalise_address,
     normalise_name,
 )
@@ -211,3 +212,17 @@ def test_names_of_short_words_are_not_glued(name: str, tokens: tuple[str, ...]) 
 def test_mexican_legal_form_before_a_site_name_is_removed(name: str) -> None:
     # A multi-word form is unambiguous anywhere; before, "sa de cv" was even re-joined into one word.
     assert normalise_name(name).core == "rinplay huichapan"
+
+
+def test_native_names_are_compared_in_their_own_script() -> None:
+    # Homophones transliterate alike ("jiaming") but are two names in a Chinese register.
+    assert native_key("佛山佳明服装有限公司") == "佛山佳明服装"
+    assert native_key("佛山嘉铭服装有限公司") != native_key("佛山佳明服装有限公司")
+    # Traditional and simplified characters are one spelling; legal forms in the script go.
+    assert native_key("佛山佳明服裝有限公司") == native_key("佛山佳明服装有限公司")
+    assert native_key("トヨタ自動車株式会社") == "トヨタ自動車"
+    assert native_key("삼성전자주식회사") == "삼성전자"
+    assert native_key("ООО «Ромашка»") == "ромашка"
+    # A name that is only a legal form keeps it; a Latin name gets the usual key.
+    assert native_key("有限公司") == "有限公司"
+    assert native_key("Himaru Viet Nam Co., Ltd") == name_key("Himaru Viet Nam Co., Ltd")
