@@ -116,6 +116,14 @@ def native_name(name: str, family: str) -> str:
     return "".join(chars) + "有限公司"
 
 
+def _same_industry_word(a: str, b: str) -> bool:
+    """Two spellings of one industry ("Textile" / "Textiles", "Industry" / "Industries", "Cotton" / "Cotton
+    Mills"): a company written with either is the same company, so such a swap makes no sibling."""
+    a, b = a.lower(), b.lower()
+    common = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+    return a.rstrip("s") == b.rstrip("s") or common >= 6
+
+
 def sibling(name: str, rng: random.Random) -> str | None:
     """A distinct legal entity of the same group: another industry word, city or plant number."""
     words = name.split()
@@ -125,7 +133,7 @@ def sibling(name: str, rng: random.Random) -> str | None:
             for phrase in _SIBLING_SWAPS:
                 if w == phrase.split()[0] and len(phrase.split()) == 1:
                     other = rng.choice(_SIBLING_SWAPS)
-                    if other != w:
+                    if not _same_industry_word(other, w):
                         return " ".join([*words[:i], other, *words[i + 1 :]])
         return None
     if r < 0.75:
