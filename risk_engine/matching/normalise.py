@@ -287,6 +287,9 @@ def phonetic_key(tokens: tuple[str, ...] | list[str]) -> str:
 _BRANCH_WORDS = frozenset({"branch", "plant", "unit", "subsidiary", "office", "works", "site"})
 
 
+_ROMANIAN_FORMS = frozenset({"srl", "sa"})
+
+
 def _strip_legal_forms(
     toks: list[tuple[str, bool]], vocab: _LegalVocabulary
 ) -> tuple[list[tuple[str, bool]], list[LegalForm], str]:
@@ -337,6 +340,15 @@ def _strip_legal_forms(
                     found_head.append(forms.get(key) or LegalForm(canonical=" ".join(key), generic=None))
                     start = k
                     break
+    if (
+        start == 0
+        and end > 1
+        and words[0] == "sc"
+        and any(f.canonical in _ROMANIAN_FORMS for f in found_tail)
+    ):
+        # Romanian registrations lead with "S.C." (societate comercială) and end with the form: "SC X SRL".
+        found_head.append(LegalForm(canonical="sc", generic=None))
+        start = 1
     kept = toks[start:end]
     # Unambiguous forms in the middle ("abc ltd shenzhen branch" after the branch is gone).
     if len(kept) > 2 and any(t in vocab.anywhere_first for t, _ in kept[1:]):

@@ -226,3 +226,12 @@ def test_native_names_are_compared_in_their_own_script() -> None:
     # A name that is only a legal form keeps it; a Latin name gets the usual key.
     assert native_key("有限公司") == "有限公司"
     assert native_key("Himaru Viet Nam Co., Ltd") == name_key("Himaru Viet Nam Co., Ltd")
+
+
+@pytest.mark.parametrize(
+    ("name", "core"),
+    [("S.C. Bellarma S.R.L.", "bellarma"), ("SC Textile SA", "textile"), ("SC Johnson", "sc johnson")],
+)
+def test_romanian_sc_before_the_name_is_a_legal_form(name: str, core: str) -> None:
+    # "S.C." (societate comercială) leads Romanian registrations that end with SRL or SA; elsewhere it stays.
+    assert normalise_name(name).core == core
