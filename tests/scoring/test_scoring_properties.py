@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -10,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from risk_engine.scoring.evidence import audit_evidence
+from risk_engine.scoring.evidence import VARIANTS, audit_evidence, finding_factors
 from risk_engine.scoring.inherent import InherentReference, inherent_risk, inherent_terms
 from risk_engine.scoring.registry import get_methodology
 from risk_engine.scoring.score import score_graph
@@ -25,6 +26,7 @@ STATUSES = ["open", "cap_agreed", "closed_desktop", "closed_verified", "closed_v
 SCOPES = ["systemic", "isolated", None]
 GRADE_ORDER = ["observation", "minor", "major", "critical"]
 STATUS_ORDER = ["closed_verified_with_remedy", "closed_verified", "closed_desktop", "cap_agreed", "open"]
+CLOSED = STATUS_ORDER[:3]
 
 # score_graph costs ~0.1-0.3 s per call (hundreds of small polars operations): keep these example counts modest.
 SETTINGS = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -82,6 +84,19 @@ hit = st.fixed_dictionaries(
 )
 
 
+EDGE_SCHEMA = {
+    "src": pl.String,
+    "dst": pl.String,
+    "hs4": pl.String,
+    "source": pl.String,
+    "n_shipments": pl.Int64,
+    "last_date": pl.Date,
+    "share": pl.Float64,
+    "share_imputed": pl.Boolean,
+    "confidence": pl.Float64,
+}
+
+
 @st.composite
 def graphs(draw):
     n = draw(st.integers(2, 6))
@@ -113,20 +128,7 @@ def graphs(draw):
                 "confidence": draw(st.sampled_from([0.3, 0.4, 0.6, 0.7, 0.9, 1.0])),
             }
         )
-    edges = pl.DataFrame(
-        rows,
-        schema={
-            "src": pl.String,
-            "dst": pl.String,
-            "hs4": pl.String,
-            "source": pl.String,
-            "n_shipments": pl.Int64,
-            "last_date": pl.Date,
-            "share": pl.Float64,
-            "share_imputed": pl.Boolean,
-            "confidence": pl.Float64,
-        },
-    )
+    edges = pl.DataFrame(rows, schema=EDGE_SCHEMA)
     return Graph(nodes, edges)
 
 
@@ -240,23 +242,192 @@ def test_more_evidence_never_lowers_a_score(g, findings, hits, extra_finding, ex
             assert a >= b - 1e-9, col
 
 
+@dataclass(frozen=True)
+class WorseChoices:
+    grades: list[str | None]
+    statuses: list[str | None]
+    min_age_days: int
+    max_age_days: int
+    scopes: list[str | None]
+
+
+def worse_choices(findings: list[dict], i: int) -> WorseChoices:
+    """How finding ``i`` can be made worse evidence: higher grade, status nearer open, more recent, systemic.
+
+    One exception comes from METHODOLOGY §3.3: ``e_k`` is multiplied by 1.3 when indicator k "recurred after
+    a closed CAP", i.e. a closed finding followed, in a later audit, by a finding of k at the same site. The
+    closure and its date are then themselves evidence (of a failed remediation). Reopening that closed
+    finding, or dating it on or after the re-finding, removes that evidence: it is not worse evidence, and
+    the score may fall (e_k 0.325 -> 0.25 in the example of
+    ``test_closure_dated_on_the_refinding_day_is_not_worse_evidence``). So a closed finding that precedes
+    another finding of a shared indicator at its site stays closed and strictly earlier than those findings.
+    """
+    f = findings[i]
+    grades = GRADE_ORDER[GRADE_ORDER.index(f["grade"]) :] if f["grade"] in GRADE_ORDER else [f["grade"]]
+    statuses = (
+        STATUS_ORDER[STATUS_ORDER.index(f["status"]) :] if f["status"] in STATUS_ORDER else [f["status"]]
+    )
+    min_age = 0
+    if f["status"] in CLOSED:
+        later = [
+            o["age_days"]
+            for j, o in enumerate(findings)
+            if j != i
+            and o["site"] == f["site"]
+            and set(o["indicators"]) & set(f["indicators"])
+            and o["age_days"] < f["age_days"]
+        ]
+        if later:
+            statuses = [s for s in statuses if s in CLOSED]
+            min_age = max(later) + 1
+    scopes: list[str | None] = ["isolated", "systemic"] if f["scope"] == "isolated" else [f["scope"]]
+    return WorseChoices(grades, statuses, min_age, f["age_days"], scopes)
+
+
+def worse_variants(findings: list[dict], i: int, ages: list[int]) -> list[dict]:
+    """Every worse version of finding ``i`` (ages taken from ``ages``, the finding's own age included)."""
+    c = worse_choices(findings, i)
+    f = findings[i]
+    span = sorted({a for a in ages if c.min_age_days <= a <= c.max_age_days} | {f["age_days"]})
+    out = []
+    for grade, status, age, scope in itertools.product(c.grades, c.statuses, span, c.scopes):
+        w = dict(f, grade=grade, status=status, age_days=age, scope=scope)
+        if w != f:
+            out.append(w)
+    return out
+
+
 @pytest.mark.slow
 @SETTINGS
 @given(graphs(), st.lists(finding, min_size=1, max_size=5), st.data())
 def test_worse_evidence_never_lowers_a_score(g, findings, data):
     i = data.draw(st.integers(0, len(findings) - 1))
-    worse = dict(findings[i])
-    if worse["grade"] in GRADE_ORDER:
-        worse["grade"] = data.draw(st.sampled_from(GRADE_ORDER[GRADE_ORDER.index(worse["grade"]) :]))
-    if worse["status"] in STATUS_ORDER:
-        worse["status"] = data.draw(st.sampled_from(STATUS_ORDER[STATUS_ORDER.index(worse["status"]) :]))
-    worse["age_days"] = data.draw(st.integers(0, worse["age_days"]))
-    if worse["scope"] == "isolated":
-        worse["scope"] = data.draw(st.sampled_from(["isolated", "systemic"]))
+    c = worse_choices(findings, i)
+    worse = dict(
+        findings[i],
+        grade=data.draw(st.sampled_from(c.grades)),
+        status=data.draw(st.sampled_from(c.statuses)),
+        age_days=data.draw(st.integers(c.min_age_days, c.max_age_days)),
+        scope=data.draw(st.sampled_from(c.scopes)),
+    )
     before = score(g, findings, [])
     after = score(g, [*findings[:i], worse, *findings[i + 1 :]], [])
     for b, a in zip(before.get_column("score"), after.get_column("score"), strict=True):
         assert a >= b - 1e-9
+
+
+def test_closure_dated_on_the_refinding_day_is_not_worse_evidence():
+    # The example a random CI run once reported as a monotonicity failure (score 0.379 -> 0.310): an
+    # indicator-1 finding closed on desktop evidence one day before two open critical findings of the same
+    # indicator recurred after a closed CAP (§3.3, e_1 = 0.25 x 1.3). Dating the closure on the day of the
+    # re-finding, or reopening it, leaves no recurrence after a closure: e_1 = 0.25, as documented.
+    g = Graph(
+        pl.DataFrame(
+            {
+                "entity_id": ["n0", "n1"],
+                "country": ["CN", "CN"],
+                "region": [None, None],
+                "node_type": ["supplier", "supplier"],
+                "hs4_list": [[], []],
+            },
+            schema_overrides={"region": pl.String, "hs4_list": pl.List(pl.String)},
+        ),
+        pl.DataFrame(schema=EDGE_SCHEMA),
+    )
+    open_ = {"site": 0, "indicators": [1], "grade": "critical", "status": "open", "scope": "systemic"}
+    findings = [
+        dict(open_, age_days=0, m=1.0),
+        dict(open_, age_days=0, m=1.0),
+        dict(open_, status="closed_desktop", age_days=1, m=1.0),
+    ]
+    same_day = [*findings[:2], dict(findings[2], age_days=0)]
+    reopened = [*findings[:2], dict(findings[2], status="open")]
+    before, moved, reopen = (score(g, fs, []).row(0, named=True) for fs in (findings, same_day, reopened))
+    assert before["evidence"] == pytest.approx(0.25 * 1.3)
+    assert moved["evidence"] == pytest.approx(0.25) and reopen["evidence"] == pytest.approx(0.25)
+    assert before["score"] == pytest.approx(0.3792, abs=1e-4)
+    assert moved["score"] == pytest.approx(0.3102, abs=1e-4)
+    # so the property tests do not count either change as worse evidence
+    c = worse_choices(findings, 2)
+    assert c.min_age_days == 1 and c.statuses == ["closed_desktop"]
+    assert worse_choices(findings, 0) == WorseChoices(["critical"], ["open"], 0, 0, ["systemic"])
+
+
+def _e_audit_of_cases(cases: list[tuple[list[dict], list[dict]]]) -> dict[str, list[tuple[float, float]]]:
+    """``E_audit`` before and after for every case and variant, each finding list at its own site."""
+    rows = []
+    for k, (before, after) in enumerate(cases):
+        rows += [dict(f, site=2 * k) for f in before] + [dict(f, site=2 * k + 1) for f in after]
+    ff = finding_factors(audits_frame(rows), params=P, as_of=AS_OF)
+    out = {}
+    for variant in VARIANTS:
+        e = dict(
+            audit_evidence(ff, params=P, as_of=AS_OF, variant=variant)
+            .select("entity_id", "e_audit")
+            .iter_rows()
+        )
+        out[variant] = [(e.get(f"n{2 * k}", 0.0), e.get(f"n{2 * k + 1}", 0.0)) for k in range(len(cases))]
+    return out
+
+
+GRID_AGES = [0, 1, 400, 1200]  # same day, the day before, inside and outside the 36-month window
+
+
+def _grid_cases(options: list[dict], n: int) -> list[tuple[list[dict], list[dict]]]:
+    cases = []
+    for combo in itertools.combinations_with_replacement(options, n):
+        findings = list(combo)
+        for i in range(n):
+            if i and findings[i] == findings[i - 1]:
+                continue
+            for w in worse_variants(findings, i, GRID_AGES):
+                cases.append((findings, [*findings[:i], w, *findings[i + 1 :]]))
+    return cases
+
+
+def _options(indicators, grades, statuses, ages, scopes) -> list[dict]:
+    return [
+        {"indicators": ind, "grade": g, "status": s, "age_days": a, "scope": sc, "m": None}
+        for ind, g, s, a, sc in itertools.product(indicators, grades, statuses, ages, scopes)
+    ]
+
+
+GRIDS = {
+    # one finding: every grade, status and scope word, unknown ones included
+    "one_finding_every_value": (
+        _options([[1]], GRADES, STATUSES, GRID_AGES, SCOPES),
+        1,
+    ),
+    # two findings of one indicator: every status, the same day and the day before
+    "two_of_indicator_1": (
+        _options([[1]], ["critical"], STATUSES, [0, 1, 1200], ["isolated"]),
+        2,
+    ),
+    # the reported shape: three findings of indicator 1 at one site
+    "three_of_indicator_1": (
+        _options(
+            [[1]], ["critical"], ["closed_verified", "closed_desktop", "open"], [0, 1, 1200], ["isolated"]
+        ),
+        3,
+    ),
+    # several indicators: recurrence next to the ILO pattern rule (1 with 3) and the grave floor (9)
+    "mixed_indicators": (
+        _options([[1], [3], [1, 9]], ["minor"], ["closed_verified", "open"], [0, 400], ["systemic"]),
+        3,
+    ),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("grid", sorted(GRIDS))
+def test_worse_evidence_never_lowers_e_audit_on_a_grid(grid):
+    # Deterministic companion of test_worse_evidence_never_lowers_a_score: every worse version of every
+    # finding of every multiset of findings drawn from a small grid, in all three interval variants.
+    options, n = GRIDS[grid]
+    cases = _grid_cases([dict(o, site=0) for o in options], n)
+    for variant, values in _e_audit_of_cases(cases).items():
+        for (before, after), (b, a) in zip(cases, values, strict=True):
+            assert a >= b - 1e-12, (variant, before, after, b, a)
 
 
 @settings(max_examples=60, deadline=None)
