@@ -33,6 +33,10 @@ def memo_rows(
     step on the entities at those positions and returns one row per entity with ``entity_id``, in any
     order. Rows are stored under ``(tag, key)`` and the step's schema under ``(tag, None)``.
     """
+    if not ids:
+        # Nothing to look up, but the step's columns are still due: a memo that never saw this step
+        # (a new process) has no schema to give, so the step runs on no entities.
+        return compute([])
     if len(memo) > MEMO_LIMIT:
         memo.clear()
     tagged = [(tag, key) for key in keys]

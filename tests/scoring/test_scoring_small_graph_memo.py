@@ -282,3 +282,15 @@ def test_memo_rows_survives_the_memo_being_emptied_meanwhile() -> None:
     store.clear()
     store[("t", "a")] = {"entity_id": "e0", "v": 0.0}  # a row whose schema entry is gone
     assert memo.memo_rows(store, "t", ["a"], ["e0"], compute)["v"].to_list() == [0.0]
+
+
+def test_memo_rows_of_no_entities_keep_the_step_columns_in_a_fresh_memo() -> None:
+    # A new process has no schema in its memo yet; an empty graph must still get the step's columns.
+    from risk_engine.scoring.memo import memo_rows
+
+    def compute(positions: list[int]) -> pl.DataFrame:
+        return pl.DataFrame({"entity_id": [], "x": []}, schema={"entity_id": pl.String, "x": pl.Float64})
+
+    out = memo_rows({}, "step", [], [], compute)
+    assert out.schema == pl.Schema({"entity_id": pl.String, "x": pl.Float64})
+    assert out.height == 0
