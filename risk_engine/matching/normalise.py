@@ -5,7 +5,9 @@ Hangul one character at a time so that legal forms written in those scripts can 
 sequences), punctuation to spaces, dotted abbreviations joined ("s.a." -> "sa"), legal-form words that scanning
 broke apart re-joined ("pr i v ate" -> "private"), and legal forms removed from the end and the start (and unambiguous ones anywhere) but kept as a separate attribute,
 because a conflict in legal form is evidence. Transliterated CJK syllables are then joined back into
-one token per run, so "广州华美" becomes "guangzhouhuamei".
+one token per run, so "广州华美" becomes "guangzhouhuamei"; a name whose letters fell apart
+("u ni ty fash i o n") is glued into one token. A native-script name (``native_key``) is instead
+compared in its own script, traditional Chinese as simplified, so homophones stay apart.
 
 Defined behaviour for awkward input: ``None`` and empty strings give an empty key; a name that is only
 a legal form keeps the legal form as its core (so "Ltd" does not become empty); names longer than
