@@ -9,10 +9,11 @@ Training data (never the labelled sets in ../shared/data/entity_matching/, which
 - queries: perturbed variants of reference entities (positives: legal-form swaps, abbreviations,
   transliteration spacing, typos, token order, dropped city/industry words, branch/plant suffixes);
   variants of entities left out of the reference (no true match: the nearest others are natural hard
-  negatives); the same company at another address (a match: the same legal entity); and group-company
-  siblings (same trade name, another industry or city, or another plant number), which are distinct
-  legal entities; and namesakes in another country (another legal entity; one in ten is the same
-  entity with a wrong country), paired explicitly because the index searches within a country;
+  negatives); group-company siblings (same trade name, another industry or city, or another plant
+  number), which are distinct legal entities; the company's name at an unrelated address (six in ten the same node: a registered
+  office, a move; four in ten another site, its own node in the graph, so such pairs land in review);
+  and namesakes in another country (another legal entity; one in ten is the same entity with a wrong
+  country, which keeps its address), paired explicitly because the index searches within a country;
 - identifiers: LEIs and Chinese USCCs on a share of the reference; a query of the same entity often
   carries the same one (3 % a wrong one), a query of another entity often its own (a conflict where
   the candidate has one); native-script names on half of the Chinese-speaking entities, written
@@ -59,6 +60,7 @@ NATIVE_SHARE = 0.5  # of those entities with a native-script name; of their quer
 OWN_IDENTIFIER_SHARE = 0.3  # queries without a true match that carry their own LEI / USCC
 ABROAD_SHARE = 0.04  # queries that are a namesake in another country
 ABROAD_COUNTRY_ERROR_SHARE = 0.1  # of those, the same entity with a wrong country field
+OTHER_SITE_SHARE = 0.4  # of queries naming the company at an unrelated address, another site (own node)
 _ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
@@ -213,8 +215,14 @@ def build_training(n_synth: int, n_queries: int) -> tuple[pl.DataFrame, dict[str
             other = rng.choice([c for c in country_pool if c != countries[src]])
             row["name"] = synth.perturb(names[src], rng, n_ops=rng.choice((0, 0, 1)))
             row["country"] = other
-            row["address"] = synth.site_address(rng, other) if rng.random() < 0.6 else None
             error = rng.random() < ABROAD_COUNTRY_ERROR_SHARE
+            if rng.random() < 0.6:
+                # A wrong country field leaves the company's own address; a namesake has its own.
+                row["address"] = (
+                    synth.perturb_address(addresses[src], rng) if error else synth.site_address(rng, other)
+                )
+            else:
+                row["address"] = None
             true_id = ids[src] if error and src not in held_out else None
             if src not in held_out:
                 forced.append((len(q_rows), ids[src]))
@@ -230,17 +238,24 @@ def build_training(n_synth: int, n_queries: int) -> tuple[pl.DataFrame, dict[str
             source = names[src]
             true_id = ids[src] if src not in held_out else None
         elif r < 0.72:
-            # The same company at another address (its registered office, another site, a move): the
-            # same legal entity, so a match. Addresses of one company differ often in real lists;
-            # sites that are separate entities carry a plant number or branch, which the
-            # "sibling" queries below cover.
+            # The company's name at an unrelated address in its country. Mostly the same node: its
+            # registered office, a move, another list's address for it. Sometimes another site of
+            # the company, which the graph keeps as its own node (a plant's location drives its
+            # risk, METHODOLOGY §3.1) and which shares no identifier with the first. Neither name nor
+            # address tells the two apart, so the model learns that such a pair needs an analyst:
+            # the review band rather than an automatic merge. A match needs the address to agree or
+            # be missing, or an identifier (the "variant" queries, the bulk of the positives).
             row["name"] = synth.perturb(names[src], rng, n_ops=rng.choice((0, 1)))
             row["address"] = synth.perturb_address(synth.site_address(rng, countries[src] or ""), rng) or (
                 synth.site_address(rng, countries[src] or "")
             )
-            kind = "other_address"
             source = names[src]
-            true_id = ids[src] if src not in held_out else None
+            if rng.random() < OTHER_SITE_SHARE:
+                kind = "other_site"
+                true_id = None
+            else:
+                kind = "other_address"
+                true_id = ids[src] if src not in held_out else None
         elif r < 0.88:
             sib = sibling(names[src], rng)
             if sib is None:
@@ -269,7 +284,7 @@ def build_training(n_synth: int, n_queries: int) -> tuple[pl.DataFrame, dict[str
                 row["lei"] = ref_lei if rng.random() < 0.97 else make_lei(rng)
             if ref_tax and rng.random() < 0.5:
                 row["tax_id"] = ref_tax if rng.random() < 0.97 else make_uscc(rng)
-        else:
+        elif kind != "other_site":  # a site shares its company's identifiers: it carries none
             if rng.random() < OWN_IDENTIFIER_SHARE:
                 row["lei"] = make_lei(rng)
             if row.get("country") == "CN" and rng.random() < OWN_IDENTIFIER_SHARE:
@@ -325,14 +340,15 @@ def build_training(n_synth: int, n_queries: int) -> tuple[pl.DataFrame, dict[str
     # The same holds for a query written from a name that another reference entity also carries
     # (a held-out entity's namesake in another country, a variant that became another's name).
     # Identity here is the key plus the branch or plant marker: "X Dongguan Branch" and "X Shenzhen Branch"
-    # share a key but are two sites, the hard negatives the model must see.
+    # share a key but are two sites, the hard negatives the model must see. Namesakes abroad and a
+    # company's other sites stay: their country or address is what the model must learn to read.
     ref_names = [f"{k}|{b}" for k, b in zip(rref.key, rref.branch, strict=True)]
     source_key = [f"{n.key}|{n.branch}" for n in map(normalise_name, sources)]
     ambiguous = np.fromiter(
         (
             y[k] == 0
             and ref_names[r] == source_key[q]
-            and kinds[q] != "abroad"
+            and kinds[q] not in ("abroad", "other_site")  # told apart by country or address
             and not (rq.native[q] and rref.native[r] and rq.native[q] != rref.native[r])
             for k, (q, r) in enumerate(zip(li.tolist(), ri.tolist(), strict=True))
         ),

@@ -218,16 +218,31 @@ def _subsequence(short: str, long_: str) -> bool:
 
 
 def _glued(t: str, words: set[str]) -> bool:
-    """``t`` is two different words of ``words`` written together ("vander" from "van", "der").
+    """``t`` is two or more words of ``words`` written together, not all one word.
 
-    The same as ``t in {x + y for x in words for y in words if x != y}`` without building the set.
+    "vander" from "van", "der"; "brandixasllingerie" from "brandix", "asl", "lingerie"; not "vanvan"
+    from "van".
     """
-    for x in words:
-        if t.startswith(x):
-            y = t[len(x) :]
-            if y != x and y in words:
-                return True
+    todo: list[tuple[int, str, bool]] = [(0, "", True)]  # (position, first word, all pieces that word)
+    seen: set[tuple[int, str, bool]] = set()
+    while todo:
+        pos, first, same = todo.pop()
+        for x in words:
+            if not x or not t.startswith(x, pos):
+                continue
+            state = (pos + len(x), first or x, same and x == (first or x))
+            if state[0] == len(t):
+                if pos > 0 and not state[2]:
+                    return True
+            elif state not in seen:
+                seen.add(state)
+                todo.append(state)
     return False
+
+
+def _inside(t: str, glued: list[str]) -> bool:
+    """``t`` is part of a glued word of the other name (one made of this name's words)."""
+    return any(t in g for g in glued)
 
 
 def token_alignment(lk: list[str], rk: list[str], close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -236,8 +251,9 @@ def token_alignment(lk: list[str], rk: list[str], close: np.ndarray) -> tuple[np
     Returns ``token_substitution`` (both names have a word the other lacks: "Garment" against "Textile",
     "Canada" against "Oil": another entity of a group, more often than not) and
     ``unmatched_token_share`` (unmatched words over all words). A word matches when the other name has
-    it, a spelling of it (ratio >= 0.8, plural, abbreviation as a prefix) or two of its words glued
-    together ("vander" / "van der"). Words only one name has (a dropped city, a seat, an extra
+    it, a spelling of it (ratio >= 0.8, plural, abbreviation as a prefix) or two or more of its words
+    glued together ("vander" / "van der"); the words a glued word is made of match too
+    ("hirdaramanigarmentskatunayake" / "hirdaramani garments katunayake": no word unmatched). Words only one name has (a dropped city, a seat, an extra
     qualifier) count in the share but are no substitution. Pairs not ``close`` get exact word matching
     only (their names differ anyway, and the fuzzy pass would cost most of the time).
 
@@ -274,8 +290,10 @@ def _alignment_loop(lk: list[str], rk: list[str], close: np.ndarray) -> tuple[np
         ua = [t for t in ta if t not in sb]
         ub = [t for t in tb if t not in sa]
         if ua and ub and near:
-            na = sum(1 for t in ua if not _agrees_with_any(t, ub) and not _glued(t, sb))
-            nb = sum(1 for o in ub if not _agrees_with_any(o, ua) and not _glued(o, sa))
+            ga = [t for t in ua if _glued(t, sb)]
+            gb = [o for o in ub if _glued(o, sa)]
+            na = sum(1 for t in ua if not (_agrees_with_any(t, ub) or t in ga or _inside(t, gb)))
+            nb = sum(1 for o in ub if not (_agrees_with_any(o, ua) or o in gb or _inside(o, ga)))
         else:
             na, nb = len(ua), len(ub)
         sub[k] = float(na > 0 and nb > 0)
@@ -401,13 +419,42 @@ def _alignment_arrays(lk: list[str], rk: list[str], close: np.ndarray) -> tuple[
         hit_b = np.zeros(len(fb), dtype=bool)
         hit_a[ca[hit]] = True
         hit_b[cb[hit]] = True
-        glued_a = _glued_entries(fa[~hit_a], a_pair, a_id, b_set, v, words, vlen, first, right)
-        glued_b = _glued_entries(fb[~hit_b], b_pair, b_id, a_set, v, words, vlen, first, left)
-        na = np.where(fuzzy, np.bincount(a_pair[fa[~hit_a][~glued_a]], minlength=m), na)
-        nb = np.where(fuzzy, np.bincount(b_pair[fb[~hit_b][~glued_b]], minlength=m), nb)
+        # Glued words among all unmatched words (a glued word may also agree by its prefix).
+        glued_a = _glued_entries(fa, a_pair, a_id, b_set, v, words, vlen, first, right)
+        glued_b = _glued_entries(fb, b_pair, b_id, a_set, v, words, vlen, first, left)
+        rest_a = fa[~hit_a & ~glued_a]
+        rest_b = fb[~hit_b & ~glued_b]
+        rest_a = rest_a[~_inside_entries(rest_a, a_pair, a_id, fb[glued_b], b_pair, b_id, words)]
+        rest_b = rest_b[~_inside_entries(rest_b, b_pair, b_id, fa[glued_a], a_pair, a_id, words)]
+        na = np.where(fuzzy, np.bincount(a_pair[rest_a], minlength=m), na)
+        nb = np.where(fuzzy, np.bincount(b_pair[rest_b], minlength=m), nb)
     sub[pairs] = ((na > 0) & (nb > 0)).astype(np.float32)
     share[pairs] = ((na + nb) / (len_a + len_b)).astype(np.float32)
     return sub, share
+
+
+def _inside_entries(
+    entries: np.ndarray,
+    pair: np.ndarray,
+    word: np.ndarray,
+    glued: np.ndarray,
+    g_pair: np.ndarray,
+    g_word: np.ndarray,
+    words: list[str],
+) -> np.ndarray:
+    """Which word entries are part of a glued word of the other name in their pair (``_inside``)."""
+    out = np.zeros(len(entries), dtype=bool)
+    if len(entries) == 0 or len(glued) == 0:
+        return out
+    by_pair: dict[int, list[str]] = {}
+    for p, w in zip(g_pair[glued].tolist(), g_word[glued].tolist(), strict=True):
+        by_pair.setdefault(p, []).append(words[w])
+    e_pair = pair[entries]
+    for i in np.flatnonzero(
+        np.isin(e_pair, np.fromiter(by_pair, dtype=np.int64, count=len(by_pair)))
+    ).tolist():
+        out[i] = _inside(words[int(word[entries[i]])], by_pair[int(e_pair[i])])
+    return out
 
 
 def _glued_entries(
@@ -421,7 +468,7 @@ def _glued_entries(
     first: np.ndarray,
     other: list[str],
 ) -> np.ndarray:
-    """Which word entries are two words of the other name glued together (see ``_glued``)."""
+    """Which word entries are words of the other name glued together (see ``_glued``)."""
     out = np.zeros(len(entries), dtype=bool)
     if len(entries) == 0:
         return out

@@ -548,28 +548,59 @@ def _join_cjk_runs(toks: list[tuple[str, bool]]) -> list[str]:
     return out
 
 
-def _glue_spaced_out(tokens: list[str]) -> list[str]:
-    """A name whose letters fell apart ("u ni ty fash i o n c am bo") as one glued token.
+def _spaced_out(toks: list[tuple[str, bool]]) -> bool:
+    """A name whose letters fell apart ("u ni ty fash i o n c am bo"), to be glued into one token.
 
     Text typed with spaced letters or extracted from a PDF or a scan keeps no word boundaries, so its
-    tokens are noise to every token-based comparison. When at least three tokens, and more than half
-    of all tokens, are one or two letters long, and one of them is a lone letter (runs of single
-    letters are already joined, so a lone letter sits between fragments), the name is glued into
-    one token ("unityfashioncambo"); the comparison features read a glued token against the words
-    it spans on the other side. At least two of the short tokens must be fragments rather than short
-    function words ("de", "y", "e"). Names of short words ("M M Exports", "K and S Textiles",
-    "Textiles y Confecciones de la Costa", the Vietnamese "My An Ha") are kept.
+    tokens are noise to every token-based comparison. ``toks`` are the core tokens, each flagged when
+    it is a run of single letters joined by the tokeniser ("o r i g i" reads "origi"). When at least
+    three tokens, and more than half of all tokens, are one or two letters long or such runs, and
+    one of them is a lone letter or a run of three letters or more ("P/O", "M/S" are two), the name is glued into one token ("unityfashioncambo");
+    the comparison features read a glued token against the words it spans on the other side. At
+    least two of the short tokens must be fragments rather than short function words ("de", "y",
+    "e"). Names of short words ("M M Exports", "K and S Textiles", "Textiles y Confecciones de la
+    Costa", the Vietnamese "My An Ha") and initials before words ("A B C Garments") are kept.
     """
-    short = [t for t in tokens if len(t) <= _SPACED_TOKEN_CHARS and t.isalpha()]
+    short = [t for t, run in toks if run or (len(t) <= _SPACED_TOKEN_CHARS and t.isalpha())]
     fragments = sum(1 for t in short if t not in _SHORT_FUNCTION_WORDS)
-    if (
+    return (
         len(short) >= _SPACED_MIN_SHORT
-        and 2 * len(short) > len(tokens)
+        and 2 * len(short) > len(toks)
         and fragments >= 2
-        and any(len(t) == 1 for t in short)
-    ):
-        return ["".join(tokens)]
-    return tokens
+        and any((run and len(t) > 2) or len(t) == 1 for t, run in toks if t in short)
+    )
+
+
+def _core_with_runs(core: list[str], cleaned: str, form_fell_apart: bool) -> list[tuple[str, bool]]:
+    """Core tokens flagged as joined runs of single letters, for ``_spaced_out``.
+
+    A legal form whose letters fell apart too ("( pr i v ate ) ltd", re-joined by the form rules)
+    counts as one more fragment: "d sl lanka ( pr i v ate ) ltd" is "dsl lanka", spaced out.
+    """
+    runs = {t for t, run in _letter_runs(cleaned) if run}
+    out = [(t, t in runs) for t in core]
+    if form_fell_apart:
+        out.append(("~", True))
+    return out
+
+
+def _letter_runs(cleaned: str) -> list[tuple[str, bool]]:
+    """Latin tokens of a cleaned string, runs of single letters joined and flagged (CJK left out)."""
+    out: list[tuple[str, bool]] = []
+    run: list[str] = []
+    for raw in cleaned.split(" "):
+        if not raw or raw.startswith(_CJK_MARK):
+            continue
+        if len(raw) == 1 and raw.isalpha():
+            run.append(raw)
+            continue
+        if run:
+            out.append(("".join(run), len(run) > 1))
+            run = []
+        out.append((raw, False))
+    if run:
+        out.append(("".join(run), len(run) > 1))
+    return out
 
 
 @lru_cache(maxsize=200_000)
@@ -579,9 +610,13 @@ def normalise_name(name: str | None) -> NormalisedName:
     truncated = len(original) > MAX_NAME_CHARS
     vocab = legal_vocabulary()
     head, qualifier = _split_qualifier(original[:MAX_NAME_CHARS], vocab)
-    toks = _join_split_form_words(_tokens_with_script(clean_text(head)), vocab)
+    cleaned = clean_text(head)
+    raw = _tokens_with_script(cleaned)
+    toks = _join_split_form_words(raw, vocab)
     kept, forms, branch = _strip_legal_forms(toks, vocab)
-    core_tokens = _glue_spaced_out(_join_cjk_runs(kept))
+    core_tokens = _join_cjk_runs(kept)
+    if len(core_tokens) > 1 and _spaced_out(_core_with_runs(core_tokens, cleaned, len(toks) < len(raw))):
+        core_tokens = ["".join(core_tokens)]
     if len(core_tokens) > 1 and core_tokens[0] == "the":
         core_tokens = core_tokens[1:]  # "The Coca-Cola Company" is "Coca-Cola Company"
     text = " ".join(_join_cjk_runs(_tokens_with_script(clean_text(original[:MAX_NAME_CHARS]))))

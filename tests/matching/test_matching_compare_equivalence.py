@@ -71,10 +71,26 @@ def _ref_tokens_agree(a: str, b: str) -> bool:
     return len(short) >= 3 and long_.startswith(short) and not short.isdigit()
 
 
-def _ref_unmatched(mine: list[str], other: list[str], other_glued: set[str]) -> int:
+def _ref_glued(t: str, words: list[str]) -> bool:
+    """``t`` splits into two or more words of ``words``, not all the same word (every split listed)."""
+
+    def splits(pos: int) -> list[list[str]]:
+        if pos == len(t):
+            return [[]]
+        return [[w, *rest] for w in set(words) if w and t.startswith(w, pos) for rest in splits(pos + len(w))]
+
+    return any(len(s) >= 2 and len(set(s)) > 1 for s in splits(0))
+
+
+def _ref_unmatched(mine: list[str], other: list[str], my_words: list[str], other_words: list[str]) -> int:
+    # A word matches: it agrees with an unmatched word of the other name, it is the other name's
+    # words glued together, or it lies inside an unmatched word of the other name glued from mine.
+    glued_other = [o for o in other if _ref_glued(o, my_words)]
     missing = 0
     for t in mine:
-        if t in other_glued or any(_ref_tokens_agree(t, o) for o in other):
+        if _ref_glued(t, other_words) or any(_ref_tokens_agree(t, o) for o in other):
+            continue
+        if any(t in g for g in glued_other):
             continue
         missing += 1
     return missing
@@ -93,9 +109,7 @@ def ref_token_alignment(lk: list[str], rk: list[str], close: np.ndarray) -> tupl
         ua = [t for t in ta if t not in sb]
         ub = [t for t in tb if t not in sa]
         if ua and ub and close[k]:
-            ga = {x + y for x in ta for y in ta if x != y}
-            gb = {x + y for x in tb for y in tb if x != y}
-            na, nb = _ref_unmatched(ua, ub, gb), _ref_unmatched(ub, ua, ga)
+            na, nb = _ref_unmatched(ua, ub, ta, tb), _ref_unmatched(ub, ua, tb, ta)
         else:
             na, nb = len(ua), len(ub)
         sub[k] = float(na > 0 and nb > 0)
@@ -485,6 +499,8 @@ def _adversarial_keys(rng: random.Random, n: int) -> list[str]:
         words = [rng.choice(alphabet) for _ in range(rng.choice((0, 1, 1, 2, 2, 3, 3, 4, 5, 8)))]
         if rng.random() < 0.2 and words:
             words.append(words[0] + rng.choice(words))  # a glued pair (sometimes a word glued to itself)
+            if rng.random() < 0.5:
+                words[-1] += rng.choice(words)  # three words glued
         keys.append(" ".join(words) if rng.random() < 0.9 else "  ".join(words))
     return keys
 

@@ -210,3 +210,43 @@ def test_native_name_and_identifiers_weigh_in() -> None:
     assert (
         out.filter(pl.col("left_id") == "other_lei", pl.col("right_id") == "r2")["decision"].item() != "match"
     )
+
+
+def test_same_name_at_an_unrelated_address_needs_review() -> None:
+    # Another site of a company is its own node in the graph (its location drives its risk): the same
+    # name at an unrelated address in the same country is a review, not an automatic merge. The
+    # address agreeing or missing, or an identifier in common, still makes a match; so does a
+    # wrong country field when the address agrees.
+    ref = pl.DataFrame(
+        {
+            "id": ["r1", "r2"],
+            "name": ["Sunrise Knitwear Co., Ltd.", "Nova Threads Ltd"],
+            "country": ["BD", "BD"],
+            "address": ["Plot 12, Dhaka EPZ, Savar, Dhaka", "House 4, Road 7, Chittagong"],
+            "lei": ["HWUPKR0MPOU8FGXBT394", None],
+        }
+    )
+    index = EntityIndex.build(ref)
+    far = "Holding 88, Kaliakair Road, Gazipur"
+    q = pl.DataFrame(
+        {
+            "id": ["other_site", "same_site", "no_address", "other_site_lei", "wrong_country"],
+            "name": ["Sunrise Knitwear Company Limited"] * 5,
+            "country": ["BD", "BD", "BD", "BD", "IN"],
+            "address": [
+                far,
+                "Plot No. 12, Dhaka Export Processing Zone, Savar",
+                None,
+                far,
+                "Plot 12 Dhaka EPZ Savar",
+            ],
+            "lei": [None, None, None, "HWUPKR0MPOU8FGXBT394", None],
+        }
+    )
+    out = index.link(q, min_probability=0.0).filter(pl.col("right_id") == "r1")
+    decision = dict(zip(out["left_id"], out["decision"], strict=True))
+    prob = dict(zip(out["left_id"], out["probability"], strict=True))
+    assert decision["other_site"] == "review"
+    assert decision["same_site"] == decision["no_address"] == decision["other_site_lei"] == "match"
+    assert prob["same_site"] > prob["no_address"] > prob["other_site"]
+    assert prob["wrong_country"] > 0.5

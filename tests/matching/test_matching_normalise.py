@@ -178,6 +178,10 @@ def test_vietnamese_legal_forms_before_the_name(a: str, b: str) -> None:
         ("u ni ty fash i o n c am bo c o ltd", "Unity Fashion Cambo Co Ltd"),
         ("M E R C U R Y Appar e l Se e th awaka", "Mercury Apparel Seethawaka"),
         ("ne o c o nc e pt fash i o n", "Neoconcept Fashion"),
+        # Runs of single letters ("s u n r i" reads "sunri") are fragments too.
+        ("s u n r i se knit s", "Sunrise Knits"),
+        # The legal form fell apart as well: its fragments count once the form is re-joined.
+        ("a bc lanka ( pr i v ate ) ltd", "ABC Lanka (Private) Ltd"),
     ],
 )
 def test_name_whose_letters_fell_apart_is_glued(spaced: str, intact: str) -> None:
@@ -195,6 +199,8 @@ def test_name_whose_letters_fell_apart_is_glued(spaced: str, intact: str) -> Non
         ("Cong Ty TNHH My An Ha", ("my", "an", "ha")),
         ("Textiles y Confecciones de la Costa S.A.", ("textiles", "confecciones", "costa")),
         ("Hilos e Fios do Brasil Ltda", ("hilos", "e", "fios", "do", "brasil")),
+        ("A B C Garments Ltd", ("abc", "garments")),  # initials before a word
+        ("Home of Life II I/T", ("home", "life", "ii", "it")),  # two-letter runs are abbreviations
     ],
 )
 def test_names_of_short_words_are_not_glued(name: str, tokens: tuple[str, ...]) -> None:
