@@ -1,9 +1,11 @@
 """Clustering within one list without chaining, and ``dedupe`` (link a table against itself).
 
 Greedy constrained merging: pairs at or above the match threshold are taken best first; two clusters
-merge only when no pair across them is a remembered rejection (cannot-link) and no pair across them
-is "clearly different" (model probability below ``separation``). So A~B and B~C do not merge A and C
-when A and C clearly differ. Confirmed pairs (must-link) are merged first, whatever the model says; a
+merge only when no pair across them is a remembered rejection (cannot-link) and almost no pair across
+them is "clearly different" (model probability below ``separation``): none when there are fewer than
+1 / ``tolerance`` cross pairs, at most that share of them otherwise. So A~B and B~C do not merge A and
+C when A and C clearly differ, while two large clusters of one name's spellings (hundreds of records
+from one shipper, typos on both sides) are not kept apart by the one pair of their worst typos. Confirmed pairs (must-link) are merged first, whatever the model says; a
 rejection inside a group of confirmations is a contradiction and raises an error naming both ids.
 """
 
@@ -22,6 +24,7 @@ from risk_engine.matching.model import MatchModel, load_model
 
 PairScorer = Callable[[np.ndarray, np.ndarray], np.ndarray]
 DEFAULT_SEPARATION = 0.5
+DEFAULT_TOLERANCE = 0.1  # share of clearly different cross pairs a merge of large clusters may carry
 MAX_CROSS_PAIRS = 20_000  # larger merges are checked on their known pairs only
 
 
@@ -58,6 +61,7 @@ def cluster_pairs(
     must_link: list[tuple[int, int]] = (),  # type: ignore[assignment]
     cannot_link: list[tuple[int, int]] = (),  # type: ignore[assignment]
     separation: float = DEFAULT_SEPARATION,
+    tolerance: float = DEFAULT_TOLERANCE,
     ids: list[str] | None = None,
 ) -> np.ndarray:
     """Cluster label (position of a representative) per record; see the module docstring."""
@@ -87,16 +91,24 @@ def cluster_pairs(
         ma, mb = cl.members[ra], cl.members[rb]
         if cannot and any((min(x, y), max(x, y)) in cannot for x in ma for y in mb):
             continue
-        if len(ma) * len(mb) > 1 and not _separable_ok(ma, mb, known, scorer, separation):
+        if len(ma) * len(mb) > 1 and not _separable_ok(ma, mb, known, scorer, separation, tolerance):
             continue
         cl.union(ra, rb)
     return np.asarray([cl.find(i) for i in range(n)], dtype=np.int64)
 
 
 def _separable_ok(
-    ma: list[int], mb: list[int], known: dict[tuple[int, int], float], scorer: PairScorer, separation: float
+    ma: list[int],
+    mb: list[int],
+    known: dict[tuple[int, int], float],
+    scorer: PairScorer,
+    separation: float,
+    tolerance: float,
 ) -> bool:
-    """True when no pair across the two clusters is clearly different."""
+    """True when at most ``tolerance`` of the pairs across the two clusters are clearly different.
+
+    With fewer than 1 / ``tolerance`` pairs across, that is none.
+    """
     cross = [(min(x, y), max(x, y)) for x in ma for y in mb]
     unknown = [c for c in cross if c not in known]
     if unknown and len(cross) <= MAX_CROSS_PAIRS:
@@ -104,7 +116,8 @@ def _separable_ok(
         b = np.asarray([c[1] for c in unknown], dtype=np.int64)
         for c, p in zip(unknown, scorer(a, b).tolist(), strict=True):
             known[c] = p
-    return all(known.get(c, 1.0) >= separation for c in cross)
+    different = sum(1 for c in cross if known.get(c, 1.0) < separation)
+    return different <= tolerance * len(cross)
 
 
 def dedupe_with_pairs(
@@ -113,6 +126,7 @@ def dedupe_with_pairs(
     decisions: pl.DataFrame | None = None,
     model: MatchModel | None = None,
     separation: float = DEFAULT_SEPARATION,
+    tolerance: float = DEFAULT_TOLERANCE,
     progress: bool = False,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Cluster one table: (clusters ``id, cluster_id, probability``, pairs as in ``EntityIndex.link``)."""
@@ -131,7 +145,9 @@ def dedupe_with_pairs(
         first = order[np.r_[True, pair_key[order][1:] != pair_key[order][:-1]]]
         scored = scored.take(np.sort(first))
         scored.li, scored.ri = np.minimum(scored.li, scored.ri), np.maximum(scored.li, scored.ri)
-    return cluster_scored(index, scored, decisions=decisions, separation=separation, vectors=vectors)
+    return cluster_scored(
+        index, scored, decisions=decisions, separation=separation, tolerance=tolerance, vectors=vectors
+    )
 
 
 def cluster_scored(
@@ -140,6 +156,7 @@ def cluster_scored(
     *,
     decisions: pl.DataFrame | None = None,
     separation: float = DEFAULT_SEPARATION,
+    tolerance: float = DEFAULT_TOLERANCE,
     vectors: PairVectors | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Clusters and pairs of one table from its scored pairs (each unordered pair once, ``li < ri``).
@@ -176,6 +193,7 @@ def cluster_scored(
         must_link=must,
         cannot_link=cannot,
         separation=separation,
+        tolerance=tolerance,
         ids=rec.ids,
     )
     # Cluster id: the smallest member id, so it is stable while membership is.

@@ -26,6 +26,42 @@ def test_chain_merges_when_ends_are_compatible() -> None:
     assert len(set(labels.tolist())) == 1
 
 
+def _two_groups(
+    size_a: int, size_b: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[tuple[int, int], float]]:
+    """Two groups, each a chain of 0.99 pairs, bridged by one 0.95 pair; every other pair 0.8."""
+    n = size_a + size_b
+    li = [*range(size_a - 1), *range(size_a, n - 1), 0]
+    ri = [*range(1, size_a), *range(size_a + 1, n), size_a]
+    p = [0.99] * (n - 2) + [0.95]
+    table = {(i, j): 0.8 for i in range(n) for j in range(i + 1, n)}
+    return np.array(li), np.array(ri), np.array(p), table
+
+
+def test_large_clusters_merge_despite_one_clearly_different_pair() -> None:
+    # Hundreds of spellings of one name: the worst typo on each side may score below the separation
+    # against each other; one such pair of 400 does not keep two large clusters apart.
+    li, ri, p, table = _two_groups(20, 20)
+    table[(19, 39)] = 0.1
+    labels = cluster_pairs(40, li, ri, p, scorer=_scorer(table), match_threshold=0.9)
+    assert len(set(labels.tolist())) == 1
+    # Many clearly different pairs across them (a tenth and more): two entities, kept apart.
+    for j in range(20, 40):
+        for i in range(3):
+            table[(i, j)] = 0.1
+    labels = cluster_pairs(40, li, ri, p, scorer=_scorer(table), match_threshold=0.9)
+    assert len(set(labels.tolist())) == 2
+
+
+@pytest.mark.parametrize(("size_a", "size_b"), [(2, 1), (2, 2), (3, 3), (9, 1)])
+def test_small_clusters_tolerate_no_clearly_different_pair(size_a: int, size_b: int) -> None:
+    # Fewer than ten pairs across: one clearly different pair keeps them apart, as for A~B~C.
+    li, ri, p, table = _two_groups(size_a, size_b)
+    table[(size_a - 1, size_a + size_b - 1)] = 0.1
+    labels = cluster_pairs(size_a + size_b, li, ri, p, scorer=_scorer(table), match_threshold=0.9)
+    assert labels[0] != labels[size_a]
+
+
 def test_must_link_and_cannot_link_override_the_model() -> None:
     li, ri, p = np.array([0]), np.array([1]), np.array([0.99])
     labels = cluster_pairs(
