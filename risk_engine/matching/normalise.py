@@ -3,7 +3,8 @@
 A name goes through: Unicode NFKC, case folding, transliteration to ASCII (anyascii; CJK, kana and
 Hangul one character at a time so that legal forms written in those scripts can be found as token
 sequences), punctuation to spaces, dotted abbreviations joined ("s.a." -> "sa"), legal-form words that scanning
-broke apart re-joined ("pr i v ate" -> "private"), and legal forms removed from the end and the start (and unambiguous ones anywhere) but kept as a separate attribute,
+broke apart re-joined ("pr i v ate" -> "private"), a typing slip in a long legal-form word near the end
+corrected when the corrected word then belongs to a legal form ("liimited", "limtied", "corporaton"), and legal forms removed from the end and the start (and unambiguous ones anywhere) but kept as a separate attribute,
 because a conflict in legal form is evidence. Transliterated CJK syllables are then joined back into
 one token per run, so "广州华美" becomes "guangzhouhuamei"; a name whose letters fell apart
 ("u ni ty fash i o n") is glued into one token. A native-script name (``native_key``) is instead
@@ -170,6 +171,7 @@ class _LegalVocabulary:
     anywhere_first: frozenset[str]
     words: frozenset[str]  # legal-form words a broken-up spelling is re-joined into ("private", "ltd")
     word_prefixes: frozenset[str]  # every non-empty prefix of those words
+    slips: dict[str, str]  # a long legal-form word mistyped by one slip -> the word ("liimited" -> "limited")
 
 
 # Forms that are written before the name (PT Indofood, OOO Romashka, CV Maju).
@@ -240,7 +242,36 @@ def legal_vocabulary() -> _LegalVocabulary:
         anywhere_first=frozenset(k[0] for k in anywhere),
         words=words,
         word_prefixes=frozenset(w[:i] for w in words for i in range(1, len(w) + 1)),
+        slips=_slip_table(
+            {w for k in forms for w in k if len(w) >= _SLIP_MIN_CHARS and w.isascii() and w.isalpha()}, forms
+        ),
     )
+
+
+_SLIP_MIN_CHARS = 6  # shorter form words ("ltd", "gmbh") are too close to other short words
+
+
+def _slip_table(words: set[str], forms: _FormTable) -> dict[str, str]:
+    """Each word as typing slips leave it, mapped back to the word.
+
+    A slip is one letter left out ("corporaton"), one letter doubled ("liimited") or two neighbours
+    swapped ("limtied"). A slip that is itself a word of some legal form ("private" is one slip from
+    "privatne") is left out. One that several words share (the vocabulary holds misspellings too:
+    "limitied" and "limited" both give "limtied") goes to a word that is a legal form on its own,
+    else to the first in alphabetical order; the caller checks that the corrected word ends up in a
+    legal form.
+    """
+    found: dict[str, set[str]] = {}
+    for w in words:
+        variants = {w[:i] + w[i + 1 :] for i in range(len(w))}
+        variants |= {w[: i + 1] + w[i] + w[i + 1 :] for i in range(len(w))}
+        variants |= {w[:i] + w[i + 1] + w[i] + w[i + 2 :] for i in range(len(w) - 1) if w[i] != w[i + 1]}
+        for v in variants - {w}:
+            found.setdefault(v, set()).add(w)
+    form_words = {t for k in forms for t in k}
+    return {
+        v: min(ws, key=lambda w: ((w,) not in forms, w)) for v, ws in found.items() if v not in form_words
+    }
 
 
 @dataclass(frozen=True)
@@ -532,6 +563,26 @@ def _join_split_form_words(toks: list[tuple[str, bool]], vocab: _LegalVocabulary
     return out
 
 
+_SLIP_TAIL = 4  # legal forms sit at the end: only the last words are read for typing slips
+
+
+def _form_slips(toks: list[tuple[str, bool]], vocab: _LegalVocabulary) -> dict[int, str]:
+    """Typing slips in legal-form words near the end: {token position: the word it was meant to be}.
+
+    "Sri Ranga Marine Products Private Liimited" and "Angshuk Limtied Ltd." lose their forms to one
+    slip. The caller keeps a correction only when the corrected word then belongs to a legal form,
+    so a name word one slip from a form word ("Europa" from the Hungarian "europai") stays; a letter
+    replaced is no slip here ("Limitex" stays).
+    """
+    out: dict[int, str] = {}
+    for i in range(max(0, len(toks) - _SLIP_TAIL), len(toks)):
+        tok, cjk = toks[i]
+        fixed = None if cjk or len(tok) < _SLIP_MIN_CHARS - 1 else vocab.slips.get(tok)
+        if fixed is not None:
+            out[i] = fixed
+    return out
+
+
 def _join_cjk_runs(toks: list[tuple[str, bool]]) -> list[str]:
     out: list[str] = []
     run: list[str] = []
@@ -614,6 +665,16 @@ def normalise_name(name: str | None) -> NormalisedName:
     raw = _tokens_with_script(cleaned)
     toks = _join_split_form_words(raw, vocab)
     kept, forms, branch = _strip_legal_forms(toks, vocab)
+    slips = _form_slips(toks, vocab)
+    while slips:
+        fixed = [(slips.get(i, tok), cjk) for i, (tok, cjk) in enumerate(toks)]
+        kept2, forms2, branch2 = _strip_legal_forms(fixed, vocab)
+        left = {t for t, _ in kept2}
+        unused = {i for i, w in slips.items() if w in left}  # corrected, yet not part of a legal form
+        if not unused:
+            kept, forms, branch = kept2, forms2, branch2
+            break
+        slips = {i: w for i, w in slips.items() if i not in unused}
     core_tokens = _join_cjk_runs(kept)
     if len(core_tokens) > 1 and _spaced_out(_core_with_runs(core_tokens, cleaned, len(toks) < len(raw))):
         core_tokens = ["".join(core_tokens)]

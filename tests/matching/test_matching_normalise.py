@@ -241,3 +241,35 @@ def test_native_names_are_compared_in_their_own_script() -> None:
 def test_romanian_sc_before_the_name_is_a_legal_form(name: str, core: str) -> None:
     # "S.C." (societate comercială) leads Romanian registrations that end with SRL or SA; elsewhere it stays.
     assert normalise_name(name).core == core
+
+
+@pytest.mark.parametrize(
+    ("slipped", "clean"),
+    [
+        (
+            "Sri Ranga Marine Products Private Liimited",
+            "Sri Ranga Marine Products Private Limited",
+        ),  # doubled
+        ("Angshuk Limtied Ltd.", "Angshuk Limited Ltd."),  # neighbours swapped
+        ("Meridian Canned Food Corporaton", "Meridian Canned Food Corporation"),  # left out
+        ("Shree Ganga Solar Technology Privatte Limited", "Shree Ganga Solar Technology Private Limited"),
+        ("Phuoc Loc Solar Energy Joint Stock Copmany", "Phuoc Loc Solar Energy Joint Stock Company"),
+    ],
+)
+def test_typing_slip_in_a_legal_form_still_reads_as_the_form(slipped: str, clean: str) -> None:
+    a, b = normalise_name(slipped), normalise_name(clean)
+    assert a.tokens == b.tokens
+    assert a.legal_generic == b.legal_generic
+
+
+@pytest.mark.parametrize(
+    ("name", "tokens"),
+    [
+        ("Limitex Garments Ltd", ("limitex", "garments")),  # a letter replaced is no slip
+        ("Canon Europa NV", ("canon", "europa")),  # one slip from a form word, but no form with it
+        ("Private Label Garments Ltd", ("private", "label", "garments")),  # a form word, not a slip
+        ("Comunity Bank Ltd", ("comunity", "bank")),
+    ],
+)
+def test_name_words_near_a_form_word_are_not_corrected(name: str, tokens: tuple[str, ...]) -> None:
+    assert normalise_name(name).tokens == tokens
