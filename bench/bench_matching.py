@@ -3,6 +3,7 @@
     .venv/bin/python bench/bench_matching.py eval            # labelled sets, model vs baseline
     .venv/bin/python bench/bench_matching.py speed --ref 1000000 --queries 100000
     .venv/bin/python bench/bench_matching.py blocking --ref 200000 --queries 5000 [--show-misses 20]
+    .venv/bin/python bench/bench_matching.py tolerance       # choose the clustering tolerance (generated)
 
 The labelled sets in /work/shared/data/entity_matching/ are evaluation only: nothing here trains or
 tunes. The baseline in the same run is RapidFuzz token_sort_ratio on the normalised names with the
@@ -453,7 +454,8 @@ def tune_tolerance(n_entities: int = 600, seed: int = 41) -> dict[str, object]:
 
     Trade records and long supplier lists repeat one shipper hundreds of times in many spellings; most
     entities appear a few times. Sizes here: mostly 1-5, one in twenty 40-300 records. A group sibling
-    (same trade name, another industry word) with its own variants sits beside one entity in ten, so
+    (same trade name, another industry word, city or plant number) with its own variants sits beside
+    one entity in ten, so
     merging what should stay apart costs precision.
     """
     sys.path.insert(0, str(ROOT / "scripts"))

@@ -215,8 +215,8 @@ def test_native_name_and_identifiers_weigh_in() -> None:
 def test_same_name_at_an_unrelated_address_needs_review() -> None:
     # Another site of a company is its own node in the graph (its location drives its risk): the same
     # name at an unrelated address in the same country is a review, not an automatic merge. The
-    # address agreeing or missing, or an identifier in common, still makes a match; so does a
-    # wrong country field when the address agrees.
+    # address agreeing or missing, or an identifier in common, still makes a match. A wrong country
+    # field with the address agreeing is no match, but scores well above a namesake abroad.
     ref = pl.DataFrame(
         {
             "id": ["r1", "r2"],
@@ -230,17 +230,18 @@ def test_same_name_at_an_unrelated_address_needs_review() -> None:
     far = "Holding 88, Kaliakair Road, Gazipur"
     q = pl.DataFrame(
         {
-            "id": ["other_site", "same_site", "no_address", "other_site_lei", "wrong_country"],
-            "name": ["Sunrise Knitwear Company Limited"] * 5,
-            "country": ["BD", "BD", "BD", "BD", "IN"],
+            "id": ["other_site", "same_site", "no_address", "other_site_lei", "wrong_country", "abroad"],
+            "name": ["Sunrise Knitwear Company Limited"] * 6,
+            "country": ["BD", "BD", "BD", "BD", "IN", "IN"],
             "address": [
                 far,
                 "Plot No. 12, Dhaka Export Processing Zone, Savar",
                 None,
                 far,
                 "Plot 12 Dhaka EPZ Savar",
+                "Unit 5, Tiruppur Knitwear Park, Tamil Nadu",
             ],
-            "lei": [None, None, None, "HWUPKR0MPOU8FGXBT394", None],
+            "lei": [None, None, None, "HWUPKR0MPOU8FGXBT394", None, None],
         }
     )
     out = index.link(q, min_probability=0.0).filter(pl.col("right_id") == "r1")
@@ -249,4 +250,5 @@ def test_same_name_at_an_unrelated_address_needs_review() -> None:
     assert decision["other_site"] == "review"
     assert decision["same_site"] == decision["no_address"] == decision["other_site_lei"] == "match"
     assert prob["same_site"] > prob["no_address"] > prob["other_site"]
-    assert prob["wrong_country"] > 0.5
+    assert prob["wrong_country"] > prob["abroad"] + 0.2
+    assert decision["wrong_country"] != "match" and decision["abroad"] == ""
