@@ -17,6 +17,14 @@ Sparse indexes over the reference side, split by country:
 The union of the top ``k`` of each is the candidate set. Queries whose country is unknown, or not
 present on the reference side, are searched across all countries.
 
+Each block searches distinct names only: reference rows with the same normalised name in the block
+are one searched row (their first), and a pick stands for up to ``k_same`` of them. Without this,
+a name repeated k times (one supplier's many shipments, a register's many filings) fills a query's
+whole top k with copies of itself, and a nearer spelling of another record is never compared. The
+members of a name are ordered so that every distinct profile (legal form, address, identifiers:
+whatever the caller passes as ``profile``) comes before a repeat of one already listed, so the
+first ``k_same`` cover as many different records as they can.
+
 The spaced and glued grams share one vocabulary (``CandidateIndex.grams``): glued codes carry the
 ``GLUED`` bit, so they sort after every spaced code, and each family is L2-normalised on its own. The
 comparison's ``name_gram_cosine`` multiplies a query's gram row with ``gram_matrix``, which holds the
@@ -322,9 +330,54 @@ def top_k_rows(
 
 @dataclass
 class _Block:
-    rows: np.ndarray  # reference positions of this block
-    grams_t: sp.csr_matrix  # grams (spaced and glued) x block rows: posting lists, too-common grams empty
-    tokens_t: sp.csr_matrix  # tokens x block rows, too-common tokens empty
+    rows: np.ndarray  # reference position of each searched row (the first row of each distinct name)
+    grams_t: sp.csr_matrix  # grams (spaced and glued) x searched rows: posting lists, too-common grams empty
+    tokens_t: sp.csr_matrix  # tokens x searched rows, too-common tokens empty
+    # Searched row j stands for the reference positions members[member_ptr[j]:member_ptr[j + 1]]
+    # (itself first, distinct profiles before repeats); None when every name in the block is distinct.
+    member_ptr: np.ndarray | None = None
+    members: np.ndarray | None = None
+
+    def expand(self, cols: np.ndarray, cap: int) -> tuple[np.ndarray, np.ndarray]:
+        """(pick index, reference position) of up to ``cap`` members of each picked searched row."""
+        if self.member_ptr is None or self.members is None:
+            return np.arange(len(cols)), self.rows[cols]
+        starts = self.member_ptr[cols]
+        lens = np.minimum(self.member_ptr[cols + 1] - starts, cap)
+        total = int(lens.sum())
+        offsets = np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(total)
+        return np.repeat(np.arange(len(cols)), lens), self.members[offsets]
+
+
+def same_name_groups(
+    rows: np.ndarray, core: np.ndarray, profile: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Group the reference positions ``rows`` by normalised name: (first rows, member_ptr, members).
+
+    ``core`` and ``profile`` are aligned with ``rows``. The first rows come in position order; each
+    group's members start with the first row, then the first row of every other profile, then the
+    repeats, each part in position order. member_ptr and members are None when no name repeats.
+    """
+    frame = pl.DataFrame(
+        {
+            "pos": rows.astype(np.int64),
+            "core": core,
+            "profile": profile if profile is not None else np.zeros(len(rows), dtype=np.int64),
+        },
+        schema_overrides={"core": pl.String},
+    )
+    frame = frame.with_columns(
+        pl.col("pos").min().over("core").alias("first"),
+        pl.struct("core", "profile").is_first_distinct().not_().alias("repeat"),
+    )
+    if frame.height == 0 or frame["first"].n_unique() == frame.height:
+        return rows, None, None
+    frame = frame.sort("first", "repeat", "pos")
+    members = frame["pos"].to_numpy()
+    first = frame["first"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, first[1:] != first[:-1]])
+    member_ptr = np.r_[starts, len(first)].astype(np.int64)
+    return members[starts], member_ptr, members
 
 
 @dataclass
@@ -344,6 +397,7 @@ class CandidateIndex:
     k_glued: int = 5
     n_tokens: int = 3
     k_tokens: int = 10
+    k_same: int = 10  # rows a picked name stands for (see the module docstring)
     max_token_df: int = 5000
     max_gram_df: int | None = 8000
     exact: dict[str, tuple[int, ...]] | None = None  # key -> positions, keys shared by <= MAX_EXACT
@@ -352,9 +406,19 @@ class CandidateIndex:
 
     @classmethod
     def build(
-        cls, core: Sequence[str], key: Sequence[str], country: Sequence[str | None], **params: int
+        cls,
+        core: Sequence[str],
+        key: Sequence[str],
+        country: Sequence[str | None],
+        *,
+        profile: Sequence[object] | None = None,
+        **params: int,
     ) -> CandidateIndex:
-        """Index normalised names (``core`` for grams, ``key`` for tokens) with their countries."""
+        """Index normalised names (``core`` for grams, ``key`` for tokens) with their countries.
+
+        ``profile`` (one hashable value per row, e.g. legal form and address) orders the rows that
+        share a name, so that different records of one name are found before copies of one record.
+        """
         n = len(core)
         g_rows, g_codes = _gram_codes(core)
         j_rows, j_codes = glued_gram_codes(core)
@@ -373,6 +437,8 @@ class CandidateIndex:
         max_token_df = params.get("max_token_df", cls.max_token_df)
         token_search = _mask_entries(token_matrix, tokens.df[token_matrix.indices] <= max_token_df)
         countries = np.array([c or "" for c in country], dtype=object)
+        core_arr = np.array(core, dtype=object)
+        prof = _profile_codes(profile, n)
         blocks: dict[str, _Block] = {}
         order = np.argsort(countries, kind="stable")
         sorted_c = countries[order]
@@ -381,9 +447,8 @@ class CandidateIndex:
             c = sorted_c[a]
             if not c:
                 continue  # entities without a country are found through the global block only
-            rows = order[a:b]
-            blocks[c] = _Block(rows, search[rows].T.tocsr(), token_search[rows].T.tocsr())
-        everything = _Block(np.arange(n), search.T.tocsr(), token_search.T.tocsr())
+            blocks[c] = _block(np.sort(order[a:b]), core_arr, prof, search, token_search)
+        everything = _block(np.arange(n), core_arr, prof, search, token_search)
         del search, token_search
         groups = (
             pl.DataFrame({"key": list(key)}, schema={"key": pl.String})
@@ -498,7 +563,34 @@ class CandidateIndex:
         order = np.lexsort((-vals, key))
         first = np.r_[True, key[order][1:] != key[order][:-1]]
         pick = order[first]
-        return part[rows[pick]], block.rows[cols[pick]], vals[pick].astype(np.float32)
+        which, ref = block.expand(cols[pick], self.k_same)
+        pick = pick[which]
+        return part[rows[pick]], ref, vals[pick].astype(np.float32)
+
+
+def _block(
+    rows: np.ndarray,
+    core: np.ndarray,
+    profile: np.ndarray | None,
+    search: sp.csr_matrix,
+    token_search: sp.csr_matrix,
+) -> _Block:
+    """The block of the reference positions ``rows``: posting lists over their distinct names."""
+    firsts, member_ptr, members = same_name_groups(
+        rows, core[rows], None if profile is None else profile[rows]
+    )
+    return _Block(firsts, search[firsts].T.tocsr(), token_search[firsts].T.tocsr(), member_ptr, members)
+
+
+def _profile_codes(profile: Sequence[object] | None, n: int) -> np.ndarray | None:
+    """One integer per distinct profile value (first seen, first numbered), or None."""
+    if profile is None:
+        return None
+    if len(profile) != n:
+        msg = f"profile has {len(profile)} values for {n} rows"
+        raise ValueError(msg)
+    codes: dict[object, int] = {}
+    return np.fromiter((codes.setdefault(p, len(codes)) for p in profile), dtype=np.int64, count=n)
 
 
 def _product(a: _Rows, b: sp.csr_matrix, n_rows: int) -> _Rows:

@@ -140,6 +140,13 @@ def score_pairs(
     return ScoredPairs(np.asarray(li), np.asarray(ri), prob, source, feats, contrib)
 
 
+def record_profiles(rec: PreparedRecords) -> list[tuple[object, ...]]:
+    """What besides the name tells records apart, per row: legal form, branch, numbers, address, identifiers."""
+    columns = [rec.legal_form, rec.branch, rec.numbers, rec.address, rec.native]
+    columns += [rec.identifiers[s] for s in SCHEMES]
+    return list(zip(*columns, strict=True))
+
+
 def decide(prob: np.ndarray, model: MatchModel) -> np.ndarray:
     """'match' / 'review' / '' per probability, by the model's thresholds."""
     return np.where(
@@ -171,7 +178,7 @@ class EntityIndex:
     def build(cls, ref: pl.DataFrame, *, model: MatchModel | None = None) -> EntityIndex:
         """Index a reference table (``id``, ``name``, optional ``country``, ``address``, identifiers)."""
         rec = prepare_records(ref, side="reference")
-        cand = CandidateIndex.build(rec.core, rec.key, rec.country)
+        cand = CandidateIndex.build(rec.core, rec.key, rec.country, profile=record_profiles(rec))
         return cls(
             ref=rec,
             candidates=cand,

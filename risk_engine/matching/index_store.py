@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from risk_engine.matching.model import MatchModel
 
 FORMAT = "risk_engine.entity_index"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: blocks search distinct names (rows, member_ptr, members)
 MANIFEST = "manifest.json"
 # The code whose output the saved index holds: any change to it makes a saved index stale.
 FINGERPRINTED = ("normalise.py", "compare.py", "identifiers.py", "records.py", "blocking.py")
@@ -56,6 +56,7 @@ _SCALAR_PARAMS = (
     "max_gram_df",
     "n_glued",
     "k_glued",
+    "k_same",
 )
 
 
@@ -163,6 +164,25 @@ def _get_csr(arrays: Mapping[str, np.ndarray], name: str) -> sp.csr_matrix:
     return m
 
 
+def _put_block(arrays: dict[str, np.ndarray], name: str, block: _Block) -> None:
+    arrays[f"{name}.rows"] = block.rows
+    _put_csr(arrays, f"{name}.grams_t", block.grams_t)
+    _put_csr(arrays, f"{name}.tokens_t", block.tokens_t)
+    if block.member_ptr is not None and block.members is not None:
+        arrays[f"{name}.member_ptr"] = block.member_ptr
+        arrays[f"{name}.members"] = block.members
+
+
+def _get_block(arrays: Mapping[str, np.ndarray], name: str) -> _Block:
+    return _Block(
+        arrays[f"{name}.rows"],
+        _get_csr(arrays, f"{name}.grams_t"),
+        _get_csr(arrays, f"{name}.tokens_t"),
+        arrays.get(f"{name}.member_ptr"),
+        arrays.get(f"{name}.members"),
+    )
+
+
 def _put_space(arrays: dict[str, np.ndarray], name: str, space: TfidfSpace) -> None:
     arrays[f"{name}.vocab"] = space.vocab
     arrays[f"{name}.df"] = space.df
@@ -207,11 +227,8 @@ def save_index(index: EntityIndex, path: Path, *, source: Mapping[str, Any] | No
         blocks = sorted(cand.blocks)
         for i, c in enumerate(blocks):
             block = cand.blocks[c]
-            arrays[f"block{i}.rows"] = block.rows
-            _put_csr(arrays, f"block{i}.grams_t", block.grams_t)
-            _put_csr(arrays, f"block{i}.tokens_t", block.tokens_t)
-        _put_csr(arrays, "everything.grams_t", cand.everything.grams_t)
-        _put_csr(arrays, "everything.tokens_t", cand.everything.tokens_t)
+            _put_block(arrays, f"block{i}", block)
+        _put_block(arrays, "everything", cand.everything)
         with open(tmp / "arrays.npz", "wb") as fh:
             np.savez(fh, **arrays)  # type: ignore[arg-type]
         manifest = {
@@ -300,14 +317,7 @@ def load_index(
         with np.load(path / "arrays.npz", allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
         n_docs = manifest["n_docs"]
-        blocks = {
-            c: _Block(
-                arrays[f"block{i}.rows"],
-                _get_csr(arrays, f"block{i}.grams_t"),
-                _get_csr(arrays, f"block{i}.tokens_t"),
-            )
-            for i, c in enumerate(manifest["blocks"])
-        }
+        blocks = {c: _get_block(arrays, f"block{i}") for i, c in enumerate(manifest["blocks"])}
         n = int(manifest["rows"])
         exact = (
             dict(
@@ -327,9 +337,7 @@ def load_index(
             gram_matrix=_get_csr(arrays, "gram_matrix"),
             token_matrix=_get_csr(arrays, "token_matrix"),
             blocks=blocks,
-            everything=_Block(
-                np.arange(n), _get_csr(arrays, "everything.grams_t"), _get_csr(arrays, "everything.tokens_t")
-            ),
+            everything=_get_block(arrays, "everything"),
             exact=exact,
             **manifest["params"],
         )

@@ -60,3 +60,43 @@ def test_unknown_country_searches_everything_and_one_row_reference_works() -> No
             for a, b in zip(qi, ri, strict=True)
         ]
         assert got == [(0, 0)]
+
+
+def _built(names: list[str], countries: list[str | None], **kw: object) -> CandidateIndex:
+    nn = [normalise_name(n) for n in names]
+    return CandidateIndex.build([n.core for n in nn], [n.key for n in nn], countries, **kw)  # type: ignore[arg-type]
+
+
+def _found(ci: CandidateIndex, query: str, country: str | None) -> list[int]:
+    n = normalise_name(query)
+    qg, qt = ci.query_matrices([n.core], [n.key])
+    return [int(r) for _, _, ri, _ in ci.candidates(qg, qt, [country], keys=[n.key]) for r in ri]
+
+
+def test_copies_of_one_name_do_not_crowd_out_another_spelling() -> None:
+    # One register's many filings: 30 copies of each spelling. With a top 3 per index, copies of the
+    # query's own spelling used to fill every slot, so the other spelling was never compared.
+    filler = generate_entities(300, seed=4)["name"].to_list()
+    names = (
+        ["Koninklijke Philips Electronics N.V."] * 30
+        + ["Koninklijke Phillips Electronics N.V."] * 30
+        + filler
+    )
+    countries: list[str | None] = ["NL"] * len(names)
+    ci = _built(names, countries, k_grams=3, k_glued=2, k_tokens=2)
+    got = _found(ci, "Koninklijke Phillips Electronics N.V.", "NL")
+    assert any(r < 30 for r in got) and any(30 <= r < 60 for r in got)
+    got = _found(ci, "KONINKLIJKE PHILIPS ELECTRONICS", None)  # the global block too
+    assert any(r < 30 for r in got) and any(30 <= r < 60 for r in got)
+
+
+def test_a_picked_name_stands_for_its_different_records_first() -> None:
+    # 60 filings of one name (more than the exact-key table holds) and one row of that name with
+    # another legal form: the capped expansion lists the different record before further copies.
+    names = ["Gist-Brocades N.V."] * 30 + ["Gist Brocades B.V."] + ["GIST-BROCADES NV"] * 30
+    profile = [normalise_name(n).legal_form for n in names]
+    ci = _built(names, ["NL"] * len(names), profile=profile, k_same=4)
+    assert len(names) > CandidateIndex.MAX_EXACT
+    got = _found(ci, "Gist Brocades", "NL")
+    assert 30 in got
+    assert len(set(got)) == 4  # one name found, four of its rows compared

@@ -117,3 +117,17 @@ def test_dedupe_end_to_end_keeps_every_row() -> None:
     assert by_id["1"] == by_id["2"] == by_id["3"] == "1"
     assert len({by_id["4"], by_id["5"], by_id["1"]}) == 3
     assert out.filter(pl.col("id") == "4")["probability"].is_null().all()
+
+
+def test_dedupe_joins_two_spellings_each_repeated_many_times() -> None:
+    import polars as pl
+
+    from risk_engine.matching.cluster import dedupe
+
+    names = ["Koninklijke Philips Electronics N.V."] * 40 + ["Koninklijke Phillips Electronics N.V."] * 25
+    names += ["Philips Lighting Poland Sp. z o.o.", "Akzo Nobel N.V."]
+    frame = pl.DataFrame({"id": [f"r{i:03d}" for i in range(len(names))], "name": names})
+    out = dedupe(frame)
+    clusters = dict(out.select("id", "cluster_id").iter_rows())
+    assert len({clusters[f"r{i:03d}"] for i in range(65)}) == 1
+    assert len({clusters["r000"], clusters["r065"], clusters["r066"]}) == 3

@@ -24,7 +24,14 @@ def ref() -> pl.DataFrame:
     lei[3] = "HWUPKR0MPOU8FGXBT394"
     native: list[str | None] = [None] * frame.height
     native[7] = "广州华美服装有限公司"
-    return frame.with_columns(pl.Series("lei", lei, pl.String), pl.Series("native_name", native, pl.String))
+    frame = frame.with_columns(pl.Series("lei", lei, pl.String), pl.Series("native_name", native, pl.String))
+    # One name filed several times (at other addresses), so the blocks' same-name groups are saved too.
+    copies = frame.slice(9, 1).select(pl.exclude("id", "address"))
+    repeated = pl.concat([copies] * 4).with_columns(
+        pl.Series("id", [f"copy{i}" for i in range(4)]),
+        pl.Series("address", [f"{i} Copy Road" for i in range(4)]),
+    )
+    return pl.concat([frame, repeated.select(frame.columns)])
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +69,14 @@ def test_round_trip_gives_identical_results(built: EntityIndex, saved: Path, ref
     assert loaded.candidates.token_vocab == built.candidates.token_vocab
     assert loaded.candidates.exact == built.candidates.exact
     assert (loaded.candidates.gram_matrix != built.candidates.gram_matrix).nnz == 0
+    for a, b in [(loaded.candidates.everything, built.candidates.everything)] + [
+        (loaded.candidates.blocks[c], built.candidates.blocks[c]) for c in built.candidates.blocks
+    ]:
+        assert np.array_equal(a.rows, b.rows)
+        assert (a.members is None) == (b.members is None)
+        if b.members is not None:
+            assert np.array_equal(a.members, b.members) and np.array_equal(a.member_ptr, b.member_ptr)  # type: ignore[arg-type]
+    assert built.candidates.everything.members is not None
     q = _queries(ref, 150)
     a, b = built.link(q, workers=1), loaded.link(q, workers=1)
     assert a.height > 100
@@ -75,7 +90,7 @@ def test_round_trip_gives_identical_results(built: EntityIndex, saved: Path, ref
 def test_manifest_names_what_it_was_built_with(saved: Path) -> None:
     manifest = json.loads((saved / "manifest.json").read_text())
     assert manifest["format_version"] == index_store.FORMAT_VERSION
-    assert manifest["rows"] == 1500
+    assert manifest["rows"] == 1504
     assert manifest["code_fingerprint"] == index_store.code_fingerprint()
     assert len(manifest["model_sha256"]) == 64 and manifest["package_version"]
     assert manifest["records_layout"]["identifiers"]["kind"] == "dict"
