@@ -435,6 +435,11 @@ def _form_continues(head: list[str], rest: list[str], vocab: _LegalVocabulary) -
     return False
 
 
+def _starts_with_form(words: list[str], vocab: _LegalVocabulary) -> bool:
+    """True when ``words`` begin with a legal form ("inc hope for youth")."""
+    return any(tuple(words[:j]) in vocab.forms for j in range(1, min(4, len(words)) + 1))
+
+
 def _split_qualifier(name: str, vocab: _LegalVocabulary) -> tuple[str, str]:
     """Split "AMP-Holland B.V., Hertogenbosch, NL" into the name and what follows its legal form.
 
@@ -457,8 +462,10 @@ def _split_qualifier(name: str, vocab: _LegalVocabulary) -> tuple[str, str]:
         rest_words = [t for t, _ in _tokens_with_script(clean_text(",".join(parts[i:])))]
         if not rest_words or _only_legal_forms(rest_words, vocab):
             continue
-        if _form_continues(head_words, rest_words, vocab):
-            continue  # the comma sits inside a legal form: "Co., Ltd. Huamei Garment Factory"
+        if _form_continues(head_words, rest_words, vocab) or _starts_with_form(rest_words, vocab):
+            # The comma sits inside a legal form ("Co., Ltd. Huamei Garment Factory") or between
+            # two ("Trinity Resources Unlimited, Inc. Hope for Youth"): what follows is the name's.
+            continue
         if rest_words[-1] in _BRANCH_WORDS or (
             len(rest_words) > 1 and rest_words[-1].isdigit() and rest_words[-2] in _BRANCH_WORDS
         ):

@@ -115,6 +115,15 @@ def test_comma_inside_co_ltd_is_not_a_qualifier_split() -> None:
     assert (m.core, m.legal_form, m.qualifier) == ("shenzhen huamei", "co ltd", "dongguan")
 
 
+def test_comma_before_another_legal_form_is_not_a_qualifier_split() -> None:
+    # "Unlimited" can be a legal form, but here a second form follows the comma and then the site's
+    # name (Chicago early-childhood list): the words after the comma are the name's, not a seat.
+    n = normalise_name("TRINITY RESOURCES UNLIMITED, INC. HOPE FOR YOUTH")
+    assert (n.core, n.qualifier) == ("trinity resources unlimited hope for youth", "")
+    assert n.key == normalise_name("Trinity Resources Unlimited Inc Hope for Youth").key
+    assert n.key != normalise_name("TRINITY RESOURCES UNLIMITED, INC. HIGH MOUNTAIN").key
+
+
 @pytest.mark.parametrize(
     ("broken", "intact"),
     [
