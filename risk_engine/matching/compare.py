@@ -534,15 +534,24 @@ def compare_pairs(
     nat_at = np.flatnonzero(has_nat).tolist()
     # Spacing artefacts ("m e r c u r y appar e l", "vogue tex" / "voguetex") vanish without spaces.
     lcc, rcc = [x.replace(" ", "") for x in lc], [x.replace(" ", "") for x in rc]
+    # Names with contractions written out ("intl" -> "international") are also compared as written,
+    # without spaces: a name whose letters fell apart ("m &v i ntl m anu ...") is glued as written.
+    lw, rw = _gather(left.written, lil), _gather(right.written, ril)
+    written_at = [k for k, (x, y) in enumerate(zip(lw, rw, strict=True)) if x or y]
+    lwc = [lw[k] or lcc[k] for k in written_at]
+    rwc = [rw[k] or rcc[k] for k in written_at]
     # One RapidFuzz call per scorer (the same values as one call per feature).
-    ratio, sort, compact, phonetic, native = _fuzz_many(
+    ratio, sort, compact, compact_written, phonetic, native = _fuzz_many(
         fuzz.ratio,
         (lc, rc),
         (lk, rk),  # keys are the sorted tokens already
         (lcc, rcc),
+        (lwc, rwc),
         (_gather(left.phonetic, lil), _gather(right.phonetic, ril)),
         (_gather(lnat, nat_at), _gather(rnat, nat_at)),
     )
+    if written_at:
+        compact[written_at] = np.maximum(compact[written_at], compact_written)
     token_set, addr_set = _fuzz_many(
         fuzz.token_set_ratio, (lk, rk), (_gather(la, addr_at), _gather(ra, addr_at))
     )

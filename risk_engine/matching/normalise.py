@@ -286,6 +286,9 @@ class NormalisedName:
     branch: str = ""  # trailing branch/plant marker removed from ``core`` ("dongguan branch", "plant 2")
     truncated: bool = False
     qualifier: str = ""  # what followed the legal form after a comma ("hertogenbosch nl"), not in ``core``
+    # ``core`` as written, spaces removed, when contractions were written out ("mandvintlmanufacturing");
+    # "" otherwise. A name whose letters fell apart is glued as written, so it is compared with this.
+    written: str = ""
 
     @property
     def key(self) -> str:
@@ -433,6 +436,52 @@ def _form_continues(head: list[str], rest: list[str], vocab: _LegalVocabulary) -
             if tuple(head[-m:] + rest[:j]) in vocab.forms:
                 return True
     return False
+
+
+# Business words that lists shorten in one agreed way, written out so that "Barnhardt Mfg. Co." and
+# "Barnhardt Manufacturing Company" share a key. Only contractions with one reading in company names:
+# "Ind" (industry, industrial, India, Indústria), "Tech", "Chem", "Tex" or "Elec" are also trade-name
+# words or stand for several words, and stay as written (word alignment still pairs prefixes).
+_NAME_ABBREVIATIONS: dict[str, str] = {
+    "intl": "international",
+    "mfg": "manufacturing",
+    "mfrg": "manufacturing",
+    "mfr": "manufacturer",
+    "mfrs": "manufacturers",
+    "bros": "brothers",
+    "mgmt": "management",
+    "engg": "engineering",
+    "svcs": "services",
+    "assn": "association",
+    "natl": "national",
+    "trdg": "trading",
+    "prods": "products",
+    "inds": "industries",
+    "hldgs": "holdings",
+    "hldg": "holding",
+    "mktg": "marketing",
+    "eqpt": "equipment",
+    "dept": "department",
+    "gmt": "garment",
+    "gmts": "garments",
+    "ctr": "center",
+    "grp": "group",
+}
+
+
+def _expand_abbreviations(tokens: list[str]) -> list[str]:
+    """Tokens with the contractions of ``_NAME_ABBREVIATIONS`` written out ("int'l" too)."""
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        t = tokens[i]
+        if t == "int" and i + 1 < len(tokens) and tokens[i + 1] == "l":  # "Int'l", "Int.L"
+            out.append("international")
+            i += 2
+            continue
+        out.append(_NAME_ABBREVIATIONS.get(t, t))
+        i += 1
+    return out
 
 
 def _starts_with_form(words: list[str], vocab: _LegalVocabulary) -> bool:
@@ -687,6 +736,8 @@ def normalise_name(name: str | None) -> NormalisedName:
         core_tokens = ["".join(core_tokens)]
     if len(core_tokens) > 1 and core_tokens[0] == "the":
         core_tokens = core_tokens[1:]  # "The Coca-Cola Company" is "Coca-Cola Company"
+    written = core_tokens
+    core_tokens = _expand_abbreviations(core_tokens)
     text = " ".join(_join_cjk_runs(_tokens_with_script(clean_text(original[:MAX_NAME_CHARS]))))
     core = " ".join(core_tokens)
     tokens = tuple(t for t in core_tokens if t not in STOPWORDS) or tuple(core_tokens)
@@ -699,6 +750,7 @@ def normalise_name(name: str | None) -> NormalisedName:
         branch=branch,
         truncated=truncated,
         qualifier=qualifier,
+        written="".join(written) if core_tokens != written else "",
     )
 
 

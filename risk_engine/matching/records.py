@@ -36,6 +36,7 @@ class PreparedRecords:
     native: list[str]  # native-script name key in its own script (``native_key``), "" when missing
     identifiers: dict[str, list[str | None]]
     truncated: np.ndarray  # bool per row: the name was cut to MAX_NAME_CHARS
+    written: list[str]  # core as written without spaces when contractions were written out, else ""
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -109,6 +110,7 @@ _Normalised = tuple[
     list[bool],
     list[str],
     list[str],
+    list[str],
 ]
 PARALLEL_MIN_ROWS = 50_000
 
@@ -123,6 +125,7 @@ def _normalise_chunk(args: tuple[list[str], list[str | None]]) -> _Normalised:
     numbers: list[str] = []
     trunc: list[bool] = []
     branch: list[str] = []
+    written: list[str] = []
     for name in names:
         nn = normalise_name(name)
         core.append(nn.core)
@@ -135,8 +138,9 @@ def _normalise_chunk(args: tuple[list[str], list[str | None]]) -> _Normalised:
         numbers.append(" ".join(sorted(digits)))
         trunc.append(nn.truncated)
         branch.append(nn.branch)
+        written.append(nn.written)
     address = [normalise_address(a) for a in addresses]
-    return core, key, phon, lform, lgen, numbers, trunc, address, branch
+    return core, key, phon, lform, lgen, numbers, trunc, address, branch, written
 
 
 def _normalise_all(names: list[str], addresses: list[str | None], workers: int) -> _Normalised:
@@ -150,9 +154,9 @@ def _normalise_all(names: list[str], addresses: list[str | None], workers: int) 
     # fork: the children inherit the loaded legal-form vocabulary and touch no polars state.
     with mp.get_context("fork").Pool(workers) as pool:
         parts = pool.map(_normalise_chunk, chunks)
-    merged: list[list[Any]] = [[] for _ in range(9)]
+    merged: list[list[Any]] = [[] for _ in range(10)]
     for part in parts:
-        for k in range(9):
+        for k in range(10):
             merged[k].extend(part[k])
     return tuple(merged)  # type: ignore[return-value]
 
@@ -168,7 +172,7 @@ def prepare_records(
         frame["address"].cast(pl.String).to_list() if "address" in frame.columns else [None] * n
     )
     nproc = workers if workers is not None else min(2, os.cpu_count() or 1)
-    core, key, phon, lform, lgen, numbers, trunc_list, address, branch = _normalise_all(
+    core, key, phon, lform, lgen, numbers, trunc_list, address, branch, written = _normalise_all(
         names, raw_addr, nproc
     )
     trunc = np.asarray(trunc_list, dtype=bool)
@@ -203,6 +207,7 @@ def prepare_records(
         native=native,
         identifiers=identifiers,
         truncated=trunc,
+        written=written,
     )
 
 
@@ -223,7 +228,9 @@ def prepare_rows(rows: Sequence[Mapping[str, Any]]) -> PreparedRecords:
         v = _as_text(r.get("name"))
         names.append("" if v is None else v)
     raw_addr = [_as_text(r.get("address")) for r in rows]
-    core, key, phon, lform, lgen, numbers, trunc_list, address, branch = _normalise_all(names, raw_addr, 1)
+    core, key, phon, lform, lgen, numbers, trunc_list, address, branch, written = _normalise_all(
+        names, raw_addr, 1
+    )
     country = _country(pl.Series("country", [_as_text(r.get("country")) for r in rows], dtype=pl.String))
     native = [native_key(_as_text(r.get("native_name"))) for r in rows]
     identifiers: dict[str, list[str | None]] = {
@@ -250,4 +257,5 @@ def prepare_rows(rows: Sequence[Mapping[str, Any]]) -> PreparedRecords:
         native=native,
         identifiers=identifiers,
         truncated=np.asarray(trunc_list, dtype=bool),
+        written=written,
     )

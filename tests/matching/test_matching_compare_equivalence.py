@@ -148,8 +148,16 @@ def reference_compare_pairs(
         if n
         else np.zeros(0, np.float32)
     )
-    f["name_compact_ratio"] = _ref_fuzz(
-        fuzz.ratio, [x.replace(" ", "") for x in lc], [x.replace(" ", "") for x in rc]
+    lcc, rcc = [x.replace(" ", "") for x in lc], [x.replace(" ", "") for x in rc]
+    lw, rw = _ref_gather(left.written, li), _ref_gather(right.written, ri)
+    # Names with contractions written out are also compared as written; the better ratio counts.
+    f["name_compact_ratio"] = np.maximum(
+        _ref_fuzz(fuzz.ratio, lcc, rcc),
+        _ref_fuzz(
+            fuzz.ratio,
+            [w or c for w, c in zip(lw, lcc, strict=True)],
+            [w or c for w, c in zip(rw, rcc, strict=True)],
+        ),
     )
     f["name_gram_cosine"] = ref_row_dot(vectors.left_grams, vectors.right_grams, li, ri)
     f["rare_token_overlap"] = ref_row_dot(vectors.left_tokens, vectors.right_tokens, li, ri)

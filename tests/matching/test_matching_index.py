@@ -252,3 +252,27 @@ def test_same_name_at_an_unrelated_address_needs_review() -> None:
     assert prob["same_site"] > prob["no_address"] > prob["other_site"]
     assert prob["wrong_country"] > prob["abroad"] + 0.2
     assert decision["wrong_country"] != "match" and decision["abroad"] == ""
+
+
+def test_contractions_match_and_letter_spaced_names_still_meet_them() -> None:
+    # "Mfg" and "Intl" are written out, so the short and long forms are one name; a list whose
+    # letters fell apart ("i ntl m anu fac tu r i ng") is glued as written and compared as written.
+    ref = pl.DataFrame(
+        {
+            "id": ["r1", "r2"],
+            "name": ["Barnhardt Manufacturing Company", "M&V Intl Manufacturing Ltd (M&V3)"],
+            "country": ["US", "KH"],
+        }
+    )
+    index = EntityIndex.build(ref)
+    q = pl.DataFrame(
+        {
+            "id": ["short", "spaced"],
+            "name": ["Barnhardt Mfg. Co.", "m &v i ntl m anu fac tu r i ng ltd ( m &v 3)"],
+            "country": ["US", "KH"],
+        }
+    )
+    out = index.link(q, min_probability=0.0)
+    row = {r["left_id"]: r for r in out.filter(pl.col("rank") == 1).iter_rows(named=True)}
+    assert row["short"]["right_id"] == "r1" and row["short"]["decision"] == "match"
+    assert row["spaced"]["right_id"] == "r2" and row["spaced"]["feat_name_compact_ratio"] > 0.9

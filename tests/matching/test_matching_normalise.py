@@ -282,3 +282,28 @@ def test_typing_slip_in_a_legal_form_still_reads_as_the_form(slipped: str, clean
 )
 def test_name_words_near_a_form_word_are_not_corrected(name: str, tokens: tuple[str, ...]) -> None:
     assert normalise_name(name).tokens == tokens
+
+
+@pytest.mark.parametrize(
+    ("short", "long"),
+    [
+        ("Barnhardt Mfg. Co.", "Barnhardt Manufacturing Company"),
+        ("Celanese Shanghai Intl Trading Co., Ltd.", "Celanese (Shanghai) International Trading Co., Ltd."),
+        ("Ahoo Pai Tools Int'l Loading", "Ahoo Pai Tools International Loading"),
+        ("Connell Bros Co.", "Connell Brothers Company"),
+        ("Hutchinson Fluid Mgmt Systems Inc.", "Hutchinson Fluid Management Systems Inc"),
+        ("Punjab Spring & Engg. Works", "Punjab Spring and Engineering Works"),
+    ],
+)
+def test_agreed_contractions_are_written_out(short: str, long: str) -> None:
+    a, b = normalise_name(short), normalise_name(long)
+    assert a.key == b.key
+    assert a.written and not b.written  # the name as written is kept for spacing-free comparison
+
+
+def test_contractions_with_several_readings_stay_as_written() -> None:
+    # "Ind" (industry, industrial, India), "Tech" and "Tex" are trade-name words too.
+    for name in ("Art Latex Ind & Comercio Ltda", "Ab Tech Industries", "Bavly Tex Factory"):
+        n = normalise_name(name)
+        assert n.written == "" and n.core == " ".join(n.core.split())
+    assert normalise_name("Printline Ltd").core == "printline"  # "intl" inside a word is no contraction
