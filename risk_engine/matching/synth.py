@@ -1560,6 +1560,20 @@ def _drop_token(name: str, rng: random.Random) -> str:
     return " ".join(w for j, w in enumerate(words) if j != int(i))
 
 
+# Widths of the name fields that cut names short: customs and EDI lines (35), older registers (30, 40),
+# narrow spreadsheet or ERP columns (20, 25).
+_FIELD_WIDTHS = (20, 25, 30, 35, 40)
+
+
+def _field_cut(name: str, rng: random.Random) -> str:
+    """The name cut at a fixed field width, mid-word and legal form lost ("Saint Gobain Abrasives Shanghai C")."""
+    widths = [w for w in _FIELD_WIDTHS if w < len(name) and w >= len(name.split()[0]) + 4]
+    if not widths:
+        return name
+    w = widths[rng.randrange(len(widths))]
+    return name[:w].rstrip(" ,.(&-")
+
+
 def _branch(name: str, rng: random.Random) -> str:
     return f"{name} {_pick(rng, _BRANCH)}" if rng.random() < 0.7 else f"{name} - {_pick(rng, _BRANCH)}"
 
@@ -1650,6 +1664,7 @@ PERTURBATIONS: dict[str, Callable[[str, random.Random], str]] = {
     "abbreviate": _abbreviate,
     "split_syllables": _split_syllables,
     "typo": _typo,
+    "field_cut": _field_cut,
     "reorder": _reorder,
     "drop_token": _drop_token,
     "branch": _branch,

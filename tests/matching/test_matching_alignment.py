@@ -78,3 +78,25 @@ def test_new_perturbations_are_deterministic_and_realistic() -> None:
     seat = synth.PERTURBATIONS["seat"](name, rng)
     assert name_key(seat) != "" and "mercury" in name_key(seat)
     assert synth.PERTURBATIONS["drop_legal"](name, rng) == "Mercury Apparel"
+
+
+def test_field_cut_keeps_a_prefix_at_a_field_width() -> None:
+    name = "Shenzhen Huamei Garment Manufacturing Co., Ltd."
+    rng = random.Random(3)
+    for _ in range(20):
+        cut = synth.PERTURBATIONS["field_cut"](name, rng)
+        assert name.startswith(cut) and len(cut) <= 40 and len(cut) < len(name)
+        assert cut[-1] not in " ,.(&-"
+    assert synth.PERTURBATIONS["field_cut"]("Garg Dyeing Ltd", rng) == "Garg Dyeing Ltd"  # fits every field
+    # A cut name is found and scored near the match threshold, above a sibling with another word.
+    right = pl.DataFrame({"id": ["x"], "name": [name], "country": ["CN"]})
+    left = pl.DataFrame(
+        {
+            "id": ["cut", "sibling"],
+            "name": ["SHENZHEN HUAMEI GARMENT MANUFACTURI", "Shenzhen Huamei Garment Printing Co., Ltd."],
+            "country": ["CN", "CN"],
+        }
+    )
+    out = EntityIndex.build(right).score(left, [("cut", "x"), ("sibling", "x")])
+    p = dict(zip(out["left_id"], out["probability"], strict=True))
+    assert p["cut"] >= 0.85 and p["sibling"] < 0.7
