@@ -18,12 +18,12 @@ The union of the top ``k`` of each is the candidate set. Queries whose country i
 present on the reference side, are searched across all countries.
 
 Each block searches distinct names only: reference rows with the same normalised name in the block
-are one searched row (their first), and a pick stands for up to ``k_same`` of them. Without this,
-a name repeated k times (one supplier's many shipments, a register's many filings) fills a query's
-whole top k with copies of itself, and a nearer spelling of another record is never compared. The
-members of a name are ordered so that every distinct profile (legal form, address, identifiers:
-whatever the caller passes as ``profile``) comes before a repeat of one already listed, so the
-first ``k_same`` cover as many different records as they can.
+are one searched row (their first), and a pick stands for the first row of each distinct profile of
+that name (legal form, address, identifiers: whatever the caller passes as ``profile``), up to
+``k_same`` of them. Without this, a name repeated k times (one supplier's many shipments, a
+register's many filings) fills a query's whole top k with copies of itself, and a nearer spelling of
+another record is never compared. Exact copies (same name, same profile) are compared through the
+first of them; the exact-key channel below still lists every entity of a key shared by few.
 
 The spaced and glued grams share one vocabulary (``CandidateIndex.grams``): glued codes carry the
 ``GLUED`` bit, so they sort after every spaced code, and each family is L2-normalised on its own. The
@@ -333,8 +333,8 @@ class _Block:
     rows: np.ndarray  # reference position of each searched row (the first row of each distinct name)
     grams_t: sp.csr_matrix  # grams (spaced and glued) x searched rows: posting lists, too-common grams empty
     tokens_t: sp.csr_matrix  # tokens x searched rows, too-common tokens empty
-    # Searched row j stands for the reference positions members[member_ptr[j]:member_ptr[j + 1]]
-    # (itself first, distinct profiles before repeats); None when every name in the block is distinct.
+    # Searched row j stands for the reference positions members[member_ptr[j]:member_ptr[j + 1]]:
+    # itself, then the first row of each other profile of its name. None when no name has two profiles.
     member_ptr: np.ndarray | None = None
     members: np.ndarray | None = None
 
@@ -355,8 +355,9 @@ def same_name_groups(
     """Group the reference positions ``rows`` by normalised name: (first rows, member_ptr, members).
 
     ``core`` and ``profile`` are aligned with ``rows``. The first rows come in position order; each
-    group's members start with the first row, then the first row of every other profile, then the
-    repeats, each part in position order. member_ptr and members are None when no name repeats.
+    group's members are the first row of each of its profiles, in position order (so the group's
+    first row leads). Rows that repeat a name and profile are left out: they are copies. member_ptr
+    and members are None when no name has two profiles.
     """
     frame = pl.DataFrame(
         {
@@ -368,11 +369,13 @@ def same_name_groups(
     )
     frame = frame.with_columns(
         pl.col("pos").min().over("core").alias("first"),
-        pl.struct("core", "profile").is_first_distinct().not_().alias("repeat"),
+        pl.struct("core", "profile").is_first_distinct().alias("distinct"),
     )
-    if frame.height == 0 or frame["first"].n_unique() == frame.height:
-        return rows, None, None
-    frame = frame.sort("first", "repeat", "pos")
+    firsts = frame.filter(pl.col("pos") == pl.col("first"))["pos"].to_numpy()
+    frame = frame.filter("distinct")
+    if frame.height == len(firsts):
+        return firsts, None, None
+    frame = frame.sort("first", "pos")
     members = frame["pos"].to_numpy()
     first = frame["first"].to_numpy()
     starts = np.flatnonzero(np.r_[True, first[1:] != first[:-1]])

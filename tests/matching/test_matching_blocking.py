@@ -90,13 +90,15 @@ def test_copies_of_one_name_do_not_crowd_out_another_spelling() -> None:
     assert any(r < 30 for r in got) and any(30 <= r < 60 for r in got)
 
 
-def test_a_picked_name_stands_for_its_different_records_first() -> None:
+def test_a_picked_name_stands_for_each_of_its_different_records_once() -> None:
     # 60 filings of one name (more than the exact-key table holds) and one row of that name with
-    # another legal form: the capped expansion lists the different record before further copies.
+    # another legal form: the name is compared through one row per legal form, not through copies.
     names = ["Gist-Brocades N.V."] * 30 + ["Gist Brocades B.V."] + ["GIST-BROCADES NV"] * 30
     profile = [normalise_name(n).legal_form for n in names]
-    ci = _built(names, ["NL"] * len(names), profile=profile, k_same=4)
+    ci = _built(names, ["NL"] * len(names), profile=profile)
     assert len(names) > CandidateIndex.MAX_EXACT
-    got = _found(ci, "Gist Brocades", "NL")
-    assert 30 in got
-    assert len(set(got)) == 4  # one name found, four of its rows compared
+    assert sorted(set(_found(ci, "Gist Brocades", "NL"))) == [0, 30]
+    # At most k_same profiles of one name are compared (beyond the exact-key table's 50).
+    many = ["Sunrise Knitwear Ltd"] * 60
+    ci = _built(many, ["BD"] * 60, profile=[f"plot {i}" for i in range(60)], k_same=3)
+    assert sorted(set(_found(ci, "Sunrise Knitwear", "BD"))) == [0, 1, 2]
