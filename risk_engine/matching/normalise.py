@@ -326,6 +326,38 @@ _BRANCH_WORDS = frozenset({"branch", "plant", "unit", "subsidiary", "office", "w
 _ROMANIAN_FORMS = frozenset({"srl", "sa"})
 
 
+_NUMBER_WORDS = frozenset({"no", "nr", "number"})
+_GLUED_MARKER = re.compile(
+    r"^(" + "|".join(sorted(_BRANCH_WORDS | _NUMBER_WORDS, key=len, reverse=True)) + r")(\d+)$"
+)
+
+
+def _split_glued_markers(toks: list[tuple[str, bool]], vocab: _LegalVocabulary) -> list[tuple[str, bool]]:
+    """Split plant and branch markers glued to their number or to a legal form before them.
+
+    "unit14" -> "unit 14", "no3" -> "no 3", "ltdunit14" -> "ltd unit 14" (lists typed without spaces,
+    or scans that lost them). A legal-form word is split off only when a marker follows it.
+    """
+    out: list[tuple[str, bool]] = []
+    for tok, cjk in toks:
+        if cjk or not tok[-1].isdigit():
+            out.append((tok, cjk))
+            continue
+        head = ""
+        for k in range(2, len(tok) - 2):
+            if (tok[:k],) in vocab.forms and _GLUED_MARKER.match(tok[k:]):
+                head, tok = tok[:k], tok[k:]
+                break
+        if head:
+            out.append((head, False))
+        m = _GLUED_MARKER.match(tok)
+        if m:
+            out.extend([(m.group(1), False), (m.group(2), False)])
+        else:
+            out.append((tok, cjk))
+    return out
+
+
 def _strip_legal_forms(
     toks: list[tuple[str, bool]], vocab: _LegalVocabulary
 ) -> tuple[list[tuple[str, bool]], list[LegalForm], str]:
@@ -345,6 +377,11 @@ def _strip_legal_forms(
         if end == 0:
             break
         last = words[end - 1]
+        # "unit no 14" reads as "unit 14": the number word between marker and number is dropped.
+        if end > 2 and last.isdigit() and words[end - 2] in _NUMBER_WORDS and words[end - 3] in _BRANCH_WORDS:
+            words = [*words[: end - 2], last]
+            toks = [*toks[: end - 2], toks[end - 1]]
+            end -= 1
         if end > 1 and (last in _BRANCH_WORDS or (last.isdigit() and words[end - 2] in _BRANCH_WORDS)):
             cut = end - 1 if last in _BRANCH_WORDS else end - 2
             # The branch's place name sits between the legal form and the marker: "co ltd tan phu branch".
@@ -719,7 +756,7 @@ def normalise_name(name: str | None) -> NormalisedName:
     head, qualifier = _split_qualifier(original[:MAX_NAME_CHARS], vocab)
     cleaned = clean_text(head)
     raw = _tokens_with_script(cleaned)
-    toks = _join_split_form_words(raw, vocab)
+    toks = _split_glued_markers(_join_split_form_words(raw, vocab), vocab)
     kept, forms, branch = _strip_legal_forms(toks, vocab)
     slips = _form_slips(toks, vocab)
     while slips:

@@ -307,3 +307,23 @@ def test_contractions_with_several_readings_stay_as_written() -> None:
         n = normalise_name(name)
         assert n.written == "" and n.core == " ".join(n.core.split())
     assert normalise_name("Printline Ltd").core == "printline"  # "intl" inside a word is no contraction
+
+
+@pytest.mark.parametrize(
+    ("glued", "spaced"),
+    [
+        ("Artistic Milliners Pvt Ltdunit14", "Artistic Milliners (Pvt) Limited. (Unit No. 14)"),
+        ("Soorty Enterprises (Pvt) Ltd. Unit10", "Soorty Enterprises (Pvt) Ltd Unit 10"),
+        ("Acme Garments Plant2", "Acme Garments Plant 2"),
+    ],
+)
+def test_plant_markers_glued_or_with_a_number_word_are_branches(glued: str, spaced: str) -> None:
+    a, b = normalise_name(glued), normalise_name(spaced)
+    assert (a.core, a.branch) == (b.core, b.branch)
+    assert a.branch.split()[-1].isdigit()
+
+
+def test_words_that_merely_contain_a_marker_stay_whole() -> None:
+    assert normalise_name("Coworks Ltd").core == "coworks"
+    assert normalise_name("Sunworks Textile Ltd").core == "sunworks textile"
+    assert normalise_name("Unit 2 Garments").branch == ""  # a marker at the start is part of the name
