@@ -344,7 +344,7 @@ def _split_glued_markers(toks: list[tuple[str, bool]], vocab: _LegalVocabulary) 
             out.append((tok, cjk))
             continue
         head = ""
-        for k in range(2, len(tok) - 2):
+        for k in range(2, min(len(tok) - 2, 13)):  # legal-form words are short
             if (tok[:k],) in vocab.forms and _GLUED_MARKER.match(tok[k:]):
                 head, tok = tok[:k], tok[k:]
                 break
