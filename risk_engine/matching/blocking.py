@@ -419,8 +419,9 @@ class CandidateIndex:
     ) -> CandidateIndex:
         """Index normalised names (``core`` for grams, ``key`` for tokens) with their countries.
 
-        ``profile`` (one hashable value per row, e.g. legal form and address) orders the rows that
-        share a name, so that different records of one name are found before copies of one record.
+        ``profile`` (one hashable value per row, e.g. legal form and address) tells the rows that
+        share a name apart: rows with the same name and profile are copies, searched through the first.
+        Without it, every row of a name is a copy of the first.
         """
         n = len(core)
         g_rows, g_codes = _gram_codes(core)

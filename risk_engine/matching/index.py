@@ -141,7 +141,11 @@ def score_pairs(
 
 
 def record_profiles(rec: PreparedRecords) -> list[tuple[object, ...]]:
-    """What besides the name tells records apart, per row: legal form, branch, numbers, address, identifiers."""
+    """What besides the name tells records apart, per row.
+
+    Legal form, branch, numbers, address, native name and identifiers: rows of one name that agree on
+    all of them are copies for the candidate search.
+    """
     columns = [rec.legal_form, rec.branch, rec.numbers, rec.address, rec.native]
     columns += [rec.identifiers[s] for s in SCHEMES]
     return list(zip(*columns, strict=True))
