@@ -7,7 +7,9 @@ broke apart re-joined ("pr i v ate" -> "private"), a typing slip in a long legal
 corrected when the corrected word then belongs to a legal form ("liimited", "limtied", "corporaton"), and legal forms removed from the end and the start (and unambiguous ones anywhere) but kept as a separate attribute,
 because a conflict in legal form is evidence. Transliterated CJK syllables are then joined back into
 one token per run, so "广州华美" becomes "guangzhouhuamei"; a name whose letters fell apart
-("u ni ty fash i o n") is glued into one token. A native-script name (``native_key``) is instead
+("u ni ty fash i o n") is glued into one token. Plant markers glued to their number ("unit14") are
+split before the legal forms and branch are taken off, and agreed business contractions ("mfg",
+"intl") are written out last (the name as written is kept in ``written``). A native-script name (``native_key``) is instead
 compared in its own script, traditional Chinese as simplified, so homophones stay apart.
 
 Defined behaviour for awkward input: ``None`` and empty strings give an empty key; a name that is only
