@@ -215,6 +215,23 @@ def cluster_scored(
     return clusters, pairs
 
 
+def mark_same_cluster(pairs: pl.DataFrame, clusters: pl.DataFrame) -> pl.DataFrame:
+    """``pairs`` with ``same_cluster``: whether both records ended in one cluster.
+
+    A `review` pair inside one cluster needs no decision to join its records (the clustering already
+    did); the ones across clusters are the review queue.
+    """
+    cid = dict(clusters.select("id", "cluster_id").iter_rows())
+    return pairs.with_columns(
+        (
+            pl.col("left_id").replace_strict(cid, default=None, return_dtype=pl.String)
+            == pl.col("right_id").replace_strict(cid, default=None, return_dtype=pl.String)
+        )
+        .fill_null(False)
+        .alias("same_cluster")
+    )
+
+
 def dedupe(
     frame: pl.DataFrame,
     *,

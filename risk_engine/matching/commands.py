@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from risk_engine.errors import InputError, InputSchemaError
-from risk_engine.matching.cluster import dedupe_with_pairs
+from risk_engine.matching.cluster import dedupe_with_pairs, mark_same_cluster
 from risk_engine.matching.decisions import normalise_decisions
 from risk_engine.matching.index import EntityIndex
 
@@ -111,14 +111,16 @@ def run_dedupe(path: Path, *, out: Path, decisions: Path | None) -> int:
     dec = read_decisions(decisions)
     frame, rejects = _read_records(path)
     clusters, pairs = dedupe_with_pairs(frame, decisions=dec, progress=frame.height > 20_000)
+    pairs = mark_same_cluster(pairs, clusters)
     _write(clusters, out)
     pairs_out = out.with_name(out.stem + ".pairs" + out.suffix)
     _write(pairs, pairs_out)
     _write_rejects(out, rejects)
     n_clusters = clusters["cluster_id"].n_unique()
+    across = pairs.filter((pl.col("decision") == "review") & ~pl.col("same_cluster")).height
     print(
-        f"{frame.height} records in {n_clusters} clusters ({_summary(pairs)} pairs); "
-        f"wrote {out} and {pairs_out}",
+        f"{frame.height} records in {n_clusters} clusters ({_summary(pairs)} pairs, {across} review pairs "
+        f"across clusters); wrote {out} and {pairs_out}",
         file=sys.stderr,
     )
     return 0

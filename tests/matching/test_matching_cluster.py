@@ -131,3 +131,15 @@ def test_dedupe_joins_two_spellings_each_repeated_many_times() -> None:
     clusters = dict(out.select("id", "cluster_id").iter_rows())
     assert len({clusters[f"r{i:03d}"] for i in range(65)}) == 1
     assert len({clusters["r000"], clusters["r065"], clusters["r066"]}) == 3
+
+
+def test_mark_same_cluster_tells_resolved_pairs_from_the_review_queue() -> None:
+    import polars as pl
+
+    from risk_engine.matching.cluster import mark_same_cluster
+
+    clusters = pl.DataFrame({"id": ["a", "b", "c"], "cluster_id": ["a", "a", "c"]})
+    pairs = pl.DataFrame({"left_id": ["a", "a", "b", "x"], "right_id": ["b", "c", "c", "a"]})
+    out = mark_same_cluster(pairs, clusters)
+    assert out["same_cluster"].to_list() == [True, False, False, False]  # an unknown id is no cluster
+    assert out.columns == [*pairs.columns, "same_cluster"]

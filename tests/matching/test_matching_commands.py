@@ -71,7 +71,12 @@ def test_dedupe_command_and_decisions(tmp_path: Path) -> None:
     clusters = pl.read_csv(out, schema_overrides={"id": pl.String, "cluster_id": pl.String})
     by_id = dict(clusters.select("id", "cluster_id").iter_rows())
     assert by_id["1"] == by_id["2"] != by_id["3"]
-    assert (tmp_path / "clusters.pairs.csv").exists()
+    pairs = pl.read_csv(
+        tmp_path / "clusters.pairs.csv", schema_overrides={"left_id": pl.String, "right_id": pl.String}
+    )
+    # Each pair says whether its records ended in one cluster: the review queue is the rest.
+    same = {(a, b): s for a, b, s in pairs.select("left_id", "right_id", "same_cluster").iter_rows()}
+    assert same[("1", "2")] is True
     decisions = _write(tmp_path / "dec.csv", [{"left_id": "1", "right_id": "2", "decision": "reject"}])
     assert main(["dedupe", str(src), "--out", str(out), "--decisions", str(decisions)]) == 0
     clusters = pl.read_csv(out, schema_overrides={"id": pl.String, "cluster_id": pl.String})
