@@ -580,11 +580,13 @@ def merge_fuzzy(
     )
     review = pl.DataFrame()
     if pairs.height and "decision" in pairs.columns:
+        from risk_engine.matching.cluster import mark_same_cluster
+
         final = dict(clusters.select("id", "cluster_id").iter_rows())
-        rv = pairs.filter(pl.col("decision") == "review").select("left_id", "right_id", "probability")
-        rv = rv.filter(
-            pl.col("left_id").replace_strict(final, default=None)
-            != pl.col("right_id").replace_strict(final, default=None)
+        rv = (
+            mark_same_cluster(pairs, clusters)
+            .filter((pl.col("decision") == "review") & ~pl.col("same_cluster"))
+            .select("left_id", "right_id", "probability")
         )
         if rv.height:
             names = groups.select(pl.col("id").alias("left_id"), "name", "country")

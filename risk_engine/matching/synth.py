@@ -1567,7 +1567,8 @@ _FIELD_WIDTHS = (20, 25, 30, 35, 40)
 
 def _field_cut(name: str, rng: random.Random) -> str:
     """The name cut at a fixed field width, mid-word and legal form lost ("Saint Gobain Abrasives Shanghai C")."""
-    widths = [w for w in _FIELD_WIDTHS if w < len(name) and w >= len(name.split()[0]) + 4]
+    words = name.split()
+    widths = [w for w in _FIELD_WIDTHS if words and len(words[0]) + 4 <= w < len(name)]
     if not widths:
         return name
     w = widths[rng.randrange(len(widths))]

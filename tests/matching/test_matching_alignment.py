@@ -100,3 +100,9 @@ def test_field_cut_keeps_a_prefix_at_a_field_width() -> None:
     out = EntityIndex.build(right).score(left, [("cut", "x"), ("sibling", "x")])
     p = dict(zip(out["left_id"], out["probability"], strict=True))
     assert p["cut"] >= 0.85 and p["sibling"] < 0.7
+
+
+def test_field_cut_leaves_blank_and_short_names_alone() -> None:
+    rng = random.Random(0)
+    for name in ("", " " * 50, "Acme"):
+        assert synth.PERTURBATIONS["field_cut"](name, rng) == name
