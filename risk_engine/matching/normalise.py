@@ -528,37 +528,133 @@ def _starts_with_form(words: list[str], vocab: _LegalVocabulary) -> bool:
     return any(tuple(words[:j]) in vocab.forms for j in range(1, min(4, len(words)) + 1))
 
 
+def _words(text: str) -> list[str]:
+    return [t for t, _ in _tokens_with_script(clean_text(text))]
+
+
+def _ends_with_form(words: list[str], vocab: _LegalVocabulary) -> bool:
+    """True when ``words`` end with a legal form and hold something before it ("amp holland bv")."""
+    return bool(words) and any(
+        k < len(words) and tuple(words[-k:]) in vocab.forms for k in vocab.by_last.get(words[-1], ())
+    )
+
+
+def _leads_with_form(words: list[str], vocab: _LegalVocabulary) -> bool:
+    """True when ``words`` begin with a form written first and hold something after it ("nv nutricia")."""
+    return bool(words) and any(
+        k < len(words) and (tuple(words[:k]) in vocab.prefix_forms or (k > 1 and tuple(words[:k]) in vocab.forms))
+        for k in vocab.by_first.get(words[0], ())
+    )
+
+
+def _is_branch(words: list[str]) -> bool:
+    return words[-1] in _BRANCH_WORDS or (len(words) > 1 and words[-1].isdigit() and words[-2] in _BRANCH_WORDS)
+
+
+def _seat_after_comma(name: str, vocab: _LegalVocabulary) -> tuple[str, str] | None:
+    """The split at the last comma that follows a legal form, when a seat follows it.
+
+    A name whose form is written first ("N.V. Nutricia, Zoetermeer, NL") splits at its first comma.
+    """
+    if "," not in name:
+        return None
+    parts = name.split(",")
+    for leading in (False, True):
+        order = range(1, len(parts)) if leading else range(len(parts) - 1, 0, -1)
+        for i in order:
+            head_words = _words(",".join(parts[:i]))
+            if len(head_words) < 2:
+                continue
+            if not (_leads_with_form(head_words, vocab) if leading else _ends_with_form(head_words, vocab)):
+                continue
+            rest_words = _words(",".join(parts[i:]))
+            if not rest_words or _only_legal_forms(rest_words, vocab):
+                continue
+            if _form_continues(head_words, rest_words, vocab) or _starts_with_form(rest_words, vocab):
+                # The comma sits inside a legal form ("Co., Ltd. Huamei Garment Factory") or between
+                # two ("Trinity Resources Unlimited, Inc. Hope for Youth"): what follows is the name's.
+                continue
+            if _is_branch(rest_words):
+                return None
+            return ",".join(parts[:i]), " ".join(rest_words)
+    return None
+
+
+def _seat_in_brackets(name: str, vocab: _LegalVocabulary) -> tuple[str, str] | None:
+    """The split before a closing bracket group after the legal form ("Unilever N.V. (NL)")."""
+    at = name.rfind("(")
+    if at <= 0:
+        return None
+    close = name.find(")", at)
+    inner = name[at + 1 : close] if close >= 0 else name[at + 1 :]
+    if close >= 0 and _words(name[close + 1 :]):
+        return None  # the name goes on after the brackets ("Sang Woo (Cambodia) Co Ltd")
+    head_words = _words(name[:at])
+    inner_words = _words(inner)
+    if (
+        len(head_words) < 2
+        or not inner_words
+        or not (_ends_with_form(head_words, vocab) or _leads_with_form(head_words, vocab))
+        or any(ch.isdigit() for ch in inner)  # a plant or unit number ("Ltd (M&V3)") is the name's
+        or _only_legal_forms(inner_words, vocab)
+        or _starts_with_form(inner_words, vocab)
+        or _is_branch(inner_words)
+    ):
+        return None
+    # Only a country or the name's own acronym: other words in brackets may name the site ("Rinplay
+    # S.A. de C.V. (Huichapan)"), which tells two facilities of one company apart.
+    initials = "".join(w[0] for w in re.findall(r"[^\W\d_]+", name[:at])).lower()
+    if (len(inner_words) == 1 and inner_words[0] == initials) or _is_country(" ".join(inner_words)):
+        return name[:at], " ".join(inner_words)
+    return None
+
+
+def _is_country(text: str) -> bool:
+    from risk_engine.reference.countries import to_iso2
+
+    try:
+        return to_iso2(text) is not None
+    except Exception:  # a reference-data problem must not stop normalisation
+        return False
+
+
+_SEAT_PREPOSITION = re.compile(r"(?i)(?<=[\s.,])(te|in|at)\s+")
+_MAX_SEAT_WORDS = 3
+
+
+def _seat_after_preposition(name: str, vocab: _LegalVocabulary) -> tuple[str, str] | None:
+    """The split before "te Heerlen" / "in Hamburg" after the legal form (Dutch registers write "te")."""
+    for m in reversed(list(_SEAT_PREPOSITION.finditer(name))):
+        head_words = _words(name[: m.start()])
+        rest_words = _words(name[m.end() :])
+        if (
+            len(head_words) >= 2
+            and 1 <= len(rest_words) <= _MAX_SEAT_WORDS
+            and _ends_with_form(head_words, vocab)
+            and not any(w.isdigit() or any(ch.isdigit() for ch in w) for w in rest_words)
+            and not _only_legal_forms(rest_words, vocab)
+            and not _starts_with_form(rest_words, vocab)
+            and not _is_branch(rest_words)
+        ):
+            return name[: m.start()], " ".join(rest_words)
+    return None
+
+
 def _split_qualifier(name: str, vocab: _LegalVocabulary) -> tuple[str, str]:
     """Split "AMP-Holland B.V., Hertogenbosch, NL" into the name and what follows its legal form.
 
-    Registers often append a seat or location after the legal form and a comma. The split happens at
-    the last comma that follows a legal form when what comes after is neither only legal forms
-    ("Co., Ltd.") nor a branch or plant marker (those are kept for the branch logic).
+    Registers often append a seat, a location, a country code or the company's acronym after the
+    legal form: after a comma ("..., Hertogenbosch, NL"; also after a form written first, "N.V.
+    Nutricia, Zoetermeer"), in closing brackets ("Unilever N.V. (NL)") or after a preposition ("DSM
+    N.V. te Heerlen"). What follows is split off unless it is only legal forms ("Co., Ltd."), begins
+    a legal form, is a branch or plant marker (kept for the branch logic) or, in brackets or after
+    a preposition, holds a number (a plant: "Ltd (M&V3)"). Brackets are split off only when they hold
+    a country or the name's acronym; other words there may name a site.
     """
-    if "," not in name:
-        return name, ""
-    parts = name.split(",")
-    for i in range(len(parts) - 1, 0, -1):
-        head_words = [t for t, _ in _tokens_with_script(clean_text(",".join(parts[:i])))]
-        if len(head_words) < 2:
-            continue
-        last = head_words[-1]
-        if not any(
-            k < len(head_words) and tuple(head_words[-k:]) in vocab.forms for k in vocab.by_last.get(last, ())
-        ):
-            continue
-        rest_words = [t for t, _ in _tokens_with_script(clean_text(",".join(parts[i:])))]
-        if not rest_words or _only_legal_forms(rest_words, vocab):
-            continue
-        if _form_continues(head_words, rest_words, vocab) or _starts_with_form(rest_words, vocab):
-            # The comma sits inside a legal form ("Co., Ltd. Huamei Garment Factory") or between
-            # two ("Trinity Resources Unlimited, Inc. Hope for Youth"): what follows is the name's.
-            continue
-        if rest_words[-1] in _BRANCH_WORDS or (
-            len(rest_words) > 1 and rest_words[-1].isdigit() and rest_words[-2] in _BRANCH_WORDS
-        ):
-            return name, ""
-        return ",".join(parts[:i]), " ".join(rest_words)
+    for rule in (_seat_after_comma, _seat_in_brackets, _seat_after_preposition):
+        found = rule(name, vocab)
+        if found is not None:
+            return found
     return name, ""
 
 

@@ -327,3 +327,44 @@ def test_words_that_merely_contain_a_marker_stay_whole() -> None:
     assert normalise_name("Coworks Ltd").core == "coworks"
     assert normalise_name("Sunworks Textile Ltd").core == "sunworks textile"
     assert normalise_name("Unit 2 Garments").branch == ""  # a marker at the start is part of the name
+
+
+def test_bracketed_tail_after_legal_form_is_a_qualifier() -> None:
+    # Registers add a country code, seat or the company's own acronym in brackets after the form.
+    n = normalise_name("UNILEVER N.V. (NL)")
+    assert (n.core, n.legal_form, n.qualifier) == ("unilever", "nv", "nl")
+    assert normalise_name("UNILEVER NV (NL").qualifier == "nl"  # an unclosed bracket, as lists cut it
+    s = normalise_name("Schlumberger Technology B.V. (STBV)")
+    assert (s.core, s.legal_form, s.qualifier) == ("schlumberger technology", "bv", "stbv")
+    # Brackets inside the name, around a legal form, or holding a plant number are left alone.
+    assert normalise_name("Du Pont de Nemours (Nederland) B.V.").qualifier == ""
+    assert normalise_name("Sang Woo (Cambodia) Co., Ltd.").core == "sang woo cambodia"
+    assert normalise_name("ABC Co. (Pvt) Ltd").qualifier == ""
+    assert normalise_name("M&V Intl Manufacturing Ltd (M&V3)").qualifier == ""
+    assert normalise_name("ABC Ltd (Cambodia) Co Ltd").qualifier == ""
+    b = normalise_name("XYZ Co., Ltd. (Dongguan Branch)")
+    assert (b.core, b.branch, b.qualifier) == ("xyz", "dongguan branch", "")
+
+
+def test_seat_introduced_by_a_preposition_after_legal_form_is_a_qualifier() -> None:
+    # Dutch registers write the seat as "te <city>" ("at"); others "in <city>".
+    n = normalise_name("DSM N.V. TE HEERLEN.")
+    assert (n.core, n.legal_form, n.qualifier) == ("dsm", "nv", "heerlen")
+    m = normalise_name("Sara Lee/DE N.V. te Utrecht")
+    assert (m.core, m.qualifier) == (normalise_name("Sara Lee/DE N.V.").core, "utrecht")
+    assert normalise_name("Muller GmbH in Hamburg").qualifier == "hamburg"
+    # Without a legal form before it, or with a number or a long tail after it, the words stay.
+    assert normalise_name("Made in Italy Srl").qualifier == ""
+    assert normalise_name("Tools in Motion").core == "tools in motion"
+    assert normalise_name("ABC Ltd in Unit 4").qualifier == ""
+    assert normalise_name("ABC Ltd in the heart of the old town").qualifier == ""
+
+
+def test_seat_after_a_legal_form_written_first_is_a_qualifier() -> None:
+    # "N.V. Nutricia, Zoetermeer": the form leads (as "PT", "OOO", "N.V." may), the seat follows a comma.
+    n = normalise_name("N.V. NUTRICIA, ZOETERMEER")
+    assert (n.core, n.legal_form, n.qualifier) == ("nutricia", "nv", "zoetermeer")
+    assert normalise_name("NAAMLOZE VENNOOTSCHAP NUTRICIA, ZOETERMEER, NL").core == "nutricia"
+    assert normalise_name("PT Indofood, Jakarta").qualifier == "jakarta"
+    # A lone prefix form with a comma and a name is not a seat split.
+    assert normalise_name("PT, Indofood").core == "indofood"
