@@ -542,13 +542,16 @@ def _ends_with_form(words: list[str], vocab: _LegalVocabulary) -> bool:
 def _leads_with_form(words: list[str], vocab: _LegalVocabulary) -> bool:
     """True when ``words`` begin with a form written first and hold something after it ("nv nutricia")."""
     return bool(words) and any(
-        k < len(words) and (tuple(words[:k]) in vocab.prefix_forms or (k > 1 and tuple(words[:k]) in vocab.forms))
+        k < len(words)
+        and (tuple(words[:k]) in vocab.prefix_forms or (k > 1 and tuple(words[:k]) in vocab.forms))
         for k in vocab.by_first.get(words[0], ())
     )
 
 
 def _is_branch(words: list[str]) -> bool:
-    return words[-1] in _BRANCH_WORDS or (len(words) > 1 and words[-1].isdigit() and words[-2] in _BRANCH_WORDS)
+    return words[-1] in _BRANCH_WORDS or (
+        len(words) > 1 and words[-1].isdigit() and words[-2] in _BRANCH_WORDS
+    )
 
 
 def _seat_after_comma(name: str, vocab: _LegalVocabulary) -> tuple[str, str] | None:
