@@ -61,6 +61,8 @@ OWN_IDENTIFIER_SHARE = 0.3  # queries without a true match that carry their own 
 ABROAD_SHARE = 0.04  # queries that are a namesake in another country
 ABROAD_COUNTRY_ERROR_SHARE = 0.1  # of those, the same entity with a wrong country field
 OTHER_SITE_SHARE = 0.4  # of queries naming the company at an unrelated address, another site (own node)
+GROUP_SITE_TO = 0.92  # queries from 0.88 to here: the name after a group's name ("Hirdaramani Mercury")
+GROUP_OTHER_SITE_SHARE = 0.3  # of those, at another address: another site of the group
 _ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
@@ -268,6 +270,22 @@ def build_training(n_synth: int, n_queries: int) -> tuple[pl.DataFrame, dict[str
             kind = "sibling"
             source = sib
             true_id = None
+        elif r < GROUP_SITE_TO:
+            # The site's name after its group's or operator's name. At the site's own address it is
+            # the same site; at another address of the country, another site of that group (its own
+            # node). Both sides carry an address: without one, nothing tells the two apart.
+            row["name"] = synth.perturb(synth.group_prefix(names[src], rng), rng, n_ops=rng.choice((0, 0, 1)))
+            source = names[src]
+            if rng.random() < GROUP_OTHER_SITE_SHARE:
+                row["address"] = synth.perturb_address(
+                    synth.site_address(rng, countries[src] or ""), rng, same_site=True
+                )
+                kind = "group_other_site"
+                true_id = None
+            else:
+                row["address"] = synth.perturb_address(addresses[src], rng, same_site=True)
+                kind = "group_site"
+                true_id = ids[src] if src not in held_out else None
         else:
             other = rng.randrange(n)  # a random other entity written like this one's neighbour
             row["name"] = synth.perturb(names[other], rng, n_ops=1)
@@ -284,7 +302,7 @@ def build_training(n_synth: int, n_queries: int) -> tuple[pl.DataFrame, dict[str
                 row["lei"] = ref_lei if rng.random() < 0.97 else make_lei(rng)
             if ref_tax and rng.random() < 0.5:
                 row["tax_id"] = ref_tax if rng.random() < 0.97 else make_uscc(rng)
-        elif kind != "other_site":  # a site shares its company's identifiers: it carries none
+        elif kind not in ("other_site", "group_other_site"):  # a site carries no identifiers of its own
             if rng.random() < OWN_IDENTIFIER_SHARE:
                 row["lei"] = make_lei(rng)
             if row.get("country") == "CN" and rng.random() < OWN_IDENTIFIER_SHARE:
@@ -342,13 +360,18 @@ def build_training(n_synth: int, n_queries: int) -> tuple[pl.DataFrame, dict[str
     # Identity here is the key plus the branch or plant marker: "X Dongguan Branch" and "X Shenzhen Branch"
     # share a key but are two sites, the hard negatives the model must see. Namesakes abroad and a
     # company's other sites stay: their country or address is what the model must learn to read.
+    # A sibling whose distinguishing word the query's own perturbation took away ("Peri Tari Foods
+    # Trading" written "Peri Tari Foods") reads as the reference's name: ambiguous too, by the
+    # query's own key.
     ref_names = [f"{k}|{b}" for k, b in zip(rref.key, rref.branch, strict=True)]
     source_key = [f"{n.key}|{n.branch}" for n in map(normalise_name, sources)]
+    query_key = [f"{k}|{b}" for k, b in zip(rq.key, rq.branch, strict=True)]
     ambiguous = np.fromiter(
         (
             y[k] == 0
-            and ref_names[r] == source_key[q]
-            and kinds[q] not in ("abroad", "other_site")  # told apart by country or address
+            and ref_names[r] in (source_key[q], query_key[q])
+            and kinds[q]
+            not in ("abroad", "other_site", "group_other_site")  # told apart by country or address
             and not (rq.native[q] and rref.native[r] and rq.native[q] != rref.native[r])
             for k, (q, r) in enumerate(zip(li.tolist(), ri.tolist(), strict=True))
         ),

@@ -46,6 +46,8 @@ FEATURES: tuple[str, ...] = (
     "identifier_conflict",
     "native_name_similarity",
     "native_name_conflict",
+    "name_within_at_address",
+    "same_name_no_conflict",
 )
 
 _NAME_FEATURES = (
@@ -496,6 +498,14 @@ def _flags(values: list[bool]) -> np.ndarray:
     return _mask(values).astype(np.float32)
 
 
+_ADDRESS_AGREES_FROM = np.float32(0.6)
+
+
+def _agreeing(address: np.ndarray) -> np.ndarray:
+    """Address similarity above 0.6 rescaled to 0..1; 0 below (a missing address is 0 already)."""
+    return np.clip((address - _ADDRESS_AGREES_FROM) / (np.float32(1.0) - _ADDRESS_AGREES_FROM), 0.0, 1.0)
+
+
 def _both(a: list[str], b: list[str]) -> np.ndarray:
     return _mask([bool(x and y) for x, y in zip(a, b, strict=True)])
 
@@ -626,4 +636,30 @@ def compare_pairs(
     f["native_name_conflict"][nat_at] = [
         not (_subsequence(lnat[i], rnat[i]) or _subsequence(rnat[i], lnat[i])) for i in nat_at
     ]
+    # One name inside the other at the same address: the token-set ratio (1 when one name's words are
+    # all in the other) times how far the addresses agree (0 up to a similarity of 0.6, so that a
+    # missing address and another site's address read alike here). "Hirdaramani Mercury" at Mercury's address is a
+    # group writing its site's name in full; the same name elsewhere is another site of the group.
+    # Features enter the model additively, so this product is how agreement of both can count more.
+    f["name_within_at_address"] = (f["name_token_set"] * _agreeing(f["address_similarity"])).astype(
+        np.float32
+    )
+    # The same name and nothing that tells the two apart: the same branch or plant marker and numbers
+    # (or none on both sides), no conflict of country, identifier or native name. Without it the
+    # additive model spreads what branches teach ("X Dongguan Branch" is not "X", nor "X Shenzhen
+    # Branch"; all three share a key) over every pair with the same key.
+    same_branch = _mask(
+        [x == y for x, y in zip(_gather(left.branch, lil), _gather(right.branch, ril), strict=True)]
+    )
+    same_numbers = _mask(
+        [x == y for x, y in zip(_gather(left.numbers, lil), _gather(right.numbers, ril), strict=True)]
+    )
+    f["same_name_no_conflict"] = (
+        (f["same_name_key"] > 0)
+        & same_branch
+        & same_numbers
+        & (f["country_conflict"] == 0)
+        & (f["identifier_conflict"] == 0)
+        & (f["native_name_conflict"] == 0)
+    ).astype(np.float32)
     return {name: f[name] for name in FEATURES}

@@ -29,6 +29,7 @@ BINARY_FEATURES = frozenset(
         "number_conflict",
         "branch_conflict",
         "same_name_key",
+        "same_name_no_conflict",
         "token_substitution",
         "legal_form_conflict",
         "country_match",

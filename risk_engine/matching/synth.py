@@ -1564,6 +1564,22 @@ def _drop_token(name: str, rng: random.Random) -> str:
 # narrow spreadsheet or ERP columns (20, 25).
 _FIELD_WIDTHS = (20, 25, 30, 35, 40)
 
+_GROUP_WORDS = ("Group", "Holdings", "Industries", "Corporation", "Enterprises")
+_GROUP_JOINS = (" - ", " ", " ", ": ", " / ")
+
+
+def group_prefix(name: str, rng: random.Random) -> str:
+    """The site's name written after its group's or operator's name.
+
+    As in "Hirdaramani Mercury", "MAS Active - Linea Intimo", "Chicago Commons Association - Paulo Freire".
+    """
+    group = _brand(rng, LATIN_SYL, 2, 3)
+    if rng.random() < 0.4:
+        group = f"{group} {_pick(rng, _GROUP_WORDS)}"
+    if rng.random() < 0.3:
+        group = group.upper()
+    return f"{group}{_pick(rng, _GROUP_JOINS)}{name}"
+
 
 def _field_cut(name: str, rng: random.Random) -> str:
     """The name cut at a fixed field width, mid-word and legal form lost ("Saint Gobain Abrasives Shanghai C")."""
@@ -1691,11 +1707,14 @@ def perturb(name: str, rng: random.Random, *, n_ops: int | None = None) -> str:
     return out if out.strip() else name
 
 
-def perturb_address(address: str | None, rng: random.Random) -> str | None:
-    """The address as another list writes it: missing, abbreviated, partial, reordered or another site."""
+def perturb_address(address: str | None, rng: random.Random, *, same_site: bool = False) -> str | None:
+    """The address as another list writes it: missing, abbreviated, partial, reordered or another site.
+
+    With ``same_site`` the address is always there and always this site's, written another way.
+    """
     if not address:
         return None
-    r = rng.random()
+    r = rng.uniform(0.40, 1.0) if same_site else rng.random()
     if r < 0.25:
         return None
     parts = [p.strip() for p in address.split(",")]

@@ -4,6 +4,7 @@ import random
 
 import numpy as np
 import polars as pl
+from rapidfuzz import fuzz
 
 from risk_engine.matching import synth
 from risk_engine.matching.compare import token_alignment
@@ -106,3 +107,20 @@ def test_field_cut_leaves_blank_and_short_names_alone() -> None:
     rng = random.Random(0)
     for name in ("", " " * 50, "Acme"):
         assert synth.PERTURBATIONS["field_cut"](name, rng) == name
+
+
+def test_group_prefix_and_same_site_addresses() -> None:
+    rng = random.Random(5)
+    address = "No. 8 Shuangbao Road, Wuyi Industrial Zone, Jinhua"
+    for _ in range(50):
+        written = synth.group_prefix("Mercury Apparel Seethawaka", rng)
+        assert (
+            written.endswith(" Mercury Apparel Seethawaka")
+            and len(written) > len("Mercury Apparel Seethawaka") + 3
+        )
+        # The same site written another way: never missing, never another site's address.
+        same = synth.perturb_address(address, rng, same_site=True)
+        assert same and "Building" not in same
+        assert any(fuzz.partial_ratio(w, same.lower()) >= 80 for w in ("shuangbao", "wuyi", "jinhua"))
+    # Without same_site a share of addresses goes missing, as lists leave them out.
+    assert any(synth.perturb_address(address, rng) is None for _ in range(50))

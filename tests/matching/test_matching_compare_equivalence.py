@@ -231,6 +231,30 @@ def reference_compare_pairs(
         dtype=bool,
         count=n,
     ).astype(np.float32)
+    agreeing = np.clip(
+        (f["address_similarity"] - np.float32(0.6)) / (np.float32(1.0) - np.float32(0.6)), 0.0, 1.0
+    )
+    f["name_within_at_address"] = (f["name_token_set"] * agreeing).astype(np.float32)
+    # The same name and nothing that tells the two apart: the same branch or plant marker and numbers
+    # (or none on both sides), no conflict of country, identifier or native name. Without it the
+    # additive model spreads what branches teach ("X Dongguan Branch" is not "X", nor "X Shenzhen
+    # Branch"; all three share a key) over every pair with the same key.
+    same_branch = np.asarray(
+        [x == y for x, y in zip([left.branch[i] for i in li], [right.branch[i] for i in ri], strict=True)],
+        dtype=bool,
+    )
+    same_numbers = np.asarray(
+        [x == y for x, y in zip([left.numbers[i] for i in li], [right.numbers[i] for i in ri], strict=True)],
+        dtype=bool,
+    )
+    f["same_name_no_conflict"] = (
+        (f["same_name_key"] > 0)
+        & same_branch
+        & same_numbers
+        & (f["country_conflict"] == 0)
+        & (f["identifier_conflict"] == 0)
+        & (f["native_name_conflict"] == 0)
+    ).astype(np.float32)
     return {name: f[name] for name in FEATURES}
 
 

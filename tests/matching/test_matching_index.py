@@ -276,3 +276,75 @@ def test_contractions_match_and_letter_spaced_names_still_meet_them() -> None:
     row = {r["left_id"]: r for r in out.filter(pl.col("rank") == 1).iter_rows(named=True)}
     assert row["short"]["right_id"] == "r1" and row["short"]["decision"] == "match"
     assert row["spaced"]["right_id"] == "r2" and row["spaced"]["feat_name_compact_ratio"] > 0.9
+
+
+def test_group_name_before_the_site_name_at_the_site_address() -> None:
+    # Lists write a facility under its group's or operator's name ("Hirdaramani Mercury", "Chicago
+    # Commons Association - Paulo Freire"). At the site's own address the longer name is likely the
+    # same site; at another address it is another site of the group.
+    ref = pl.DataFrame(
+        {
+            "id": ["r1"],
+            "name": ["Mercury Apparel Seethawaka"],
+            "country": ["LK"],
+            "address": ["Lot F2, Seethawaka Industrial Park, Avissawella"],
+        }
+    )
+    index = EntityIndex.build(ref)
+    q = pl.DataFrame(
+        {
+            "id": ["same_site", "other_site", "no_address"],
+            "name": ["Hirdaramani Group - Mercury Apparel Seethawaka"] * 3,
+            "country": ["LK"] * 3,
+            "address": [
+                "Lot # F2 Seethawaka Industrial Park Avissawella",
+                "No. 45 Galle Road, Colombo 3",
+                None,
+            ],
+        }
+    )
+    out = index.link(q, min_probability=0.0)
+    row = {r["left_id"]: r for r in out.iter_rows(named=True)}
+    assert row["same_site"]["feat_name_within_at_address"] > 0.8
+    assert (
+        row["other_site"]["feat_name_within_at_address"]
+        == row["no_address"]["feat_name_within_at_address"]
+        == 0
+    )
+    # Two words more than the site's own name: proposed for review at its address, nothing elsewhere.
+    assert row["same_site"]["decision"] == "review"
+    assert row["other_site"]["decision"] == row["no_address"]["decision"] == ""
+    assert (
+        row["same_site"]["probability"] > row["no_address"]["probability"] > row["other_site"]["probability"]
+    )
+
+
+def test_identical_names_match_unless_a_branch_tells_them_apart() -> None:
+    # The same name with nothing else known is a match; a branch or plant marker on one side only
+    # ("... Dongguan Branch" against the company) is another node, as is a second branch.
+    ref = pl.DataFrame(
+        {
+            "id": ["r1", "r2"],
+            "name": ["Verizon Communications Inc.", "Huamei Garment Co., Ltd."],
+            "country": ["US", "CN"],
+        }
+    )
+    index = EntityIndex.build(ref)
+    q = pl.DataFrame(
+        {
+            "id": ["same", "no_country", "branch"],
+            "name": [
+                "VERIZON COMMUNICATIONS",
+                "Verizon Communications",
+                "Huamei Garment Co., Ltd. Dongguan Branch",
+            ],
+            "country": ["US", None, "CN"],
+        }
+    )
+    out = index.link(q, min_probability=0.0).filter(pl.col("rank") == 1)
+    row = {r["left_id"]: r for r in out.iter_rows(named=True)}
+    assert row["same"]["feat_same_name_no_conflict"] == row["no_country"]["feat_same_name_no_conflict"] == 1
+    assert row["same"]["decision"] == row["no_country"]["decision"] == "match"
+    assert row["branch"]["right_id"] == "r2" and row["branch"]["feat_same_name_key"] == 1
+    assert row["branch"]["feat_same_name_no_conflict"] == 0
+    assert row["branch"]["decision"] != "match"
