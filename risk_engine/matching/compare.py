@@ -638,12 +638,13 @@ def compare_pairs(
     ]
     # One name inside the other at the same address: the token-set ratio (1 when one name's words are
     # all in the other) times how far the addresses agree (0 up to a similarity of 0.6, so that a
-    # missing address and another site's address read alike here). "Hirdaramani Mercury" at Mercury's address is a
-    # group writing its site's name in full; the same name elsewhere is another site of the group.
+    # missing address and another site's address read alike here); 0 for the same name, which
+    # ``same_name_key`` and ``same_name_no_conflict`` carry. "Hirdaramani Mercury" at Mercury's address
+    # is a group writing its site's name in full; the same name elsewhere is another site of the group.
     # Features enter the model additively, so this product is how agreement of both can count more.
-    f["name_within_at_address"] = (f["name_token_set"] * _agreeing(f["address_similarity"])).astype(
-        np.float32
-    )
+    f["name_within_at_address"] = (
+        f["name_token_set"] * _agreeing(f["address_similarity"]) * (1 - f["same_name_key"])
+    ).astype(np.float32)
     # The same name and nothing that tells the two apart: the same branch or plant marker and numbers
     # (or none on both sides), no conflict of country, identifier or native name. Without it the
     # additive model spreads what branches teach ("X Dongguan Branch" is not "X", nor "X Shenzhen

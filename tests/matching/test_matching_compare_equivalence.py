@@ -234,7 +234,9 @@ def reference_compare_pairs(
     agreeing = np.clip(
         (f["address_similarity"] - np.float32(0.6)) / (np.float32(1.0) - np.float32(0.6)), 0.0, 1.0
     )
-    f["name_within_at_address"] = (f["name_token_set"] * agreeing).astype(np.float32)
+    f["name_within_at_address"] = (f["name_token_set"] * agreeing * (1 - f["same_name_key"])).astype(
+        np.float32
+    )
     # The same name and nothing that tells the two apart: the same branch or plant marker and numbers
     # (or none on both sides), no conflict of country, identifier or native name. Without it the
     # additive model spreads what branches teach ("X Dongguan Branch" is not "X", nor "X Shenzhen
