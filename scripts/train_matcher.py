@@ -360,9 +360,8 @@ def build_training(n_synth: int, n_queries: int) -> tuple[pl.DataFrame, dict[str
     # Identity here is the key plus the branch or plant marker: "X Dongguan Branch" and "X Shenzhen Branch"
     # share a key but are two sites, the hard negatives the model must see. Namesakes abroad and a
     # company's other sites stay: their country or address is what the model must learn to read.
-    # A sibling whose distinguishing word the query's own perturbation took away ("Peri Tari Foods
-    # Trading" written "Peri Tari Foods") reads as the reference's name: ambiguous too, by the
-    # query's own key.
+    # A query that its own perturbation made read exactly as the reference's name (key and branch) is
+    # ambiguous too, whatever it was written from (3 pairs in the default training set).
     ref_names = [f"{k}|{b}" for k, b in zip(rref.key, rref.branch, strict=True)]
     source_key = [f"{n.key}|{n.branch}" for n in map(normalise_name, sources)]
     query_key = [f"{k}|{b}" for k, b in zip(rq.key, rq.branch, strict=True)]
