@@ -48,6 +48,7 @@ FEATURES: tuple[str, ...] = (
     "native_name_conflict",
     "name_within_at_address",
     "same_name_no_conflict",
+    "address_number_conflict",
 )
 
 _NAME_FEATURES = (
@@ -506,6 +507,18 @@ def _agreeing(address: np.ndarray) -> np.ndarray:
     return np.clip((address - _ADDRESS_AGREES_FROM) / (np.float32(1.0) - _ADDRESS_AGREES_FROM), 0.0, 1.0)
 
 
+def _address_numbers(addresses: list[str]) -> list[frozenset[str]]:
+    """The numbers of each normalised address (house, plot, lot, postcode), once per distinct address."""
+    seen: dict[str, frozenset[str]] = {}
+    out = []
+    for a in addresses:
+        nums = seen.get(a)
+        if nums is None:
+            nums = seen[a] = frozenset(t for t in a.split(" ") if t.isdigit())
+        out.append(nums)
+    return out
+
+
 def _both(a: list[str], b: list[str]) -> np.ndarray:
     return _mask([bool(x and y) for x, y in zip(a, b, strict=True)])
 
@@ -609,6 +622,14 @@ def compare_pairs(
         address = np.maximum(address, spaced)
     f["address_similarity"] = address
     f["address_missing"] = (~has_addr).astype(np.float32)
+    # Both addresses carry numbers and share none: another house, plot or postcode. The token-set ratio
+    # reads "219 S Dearborn Street" and "610 S Canal Street" as 0.72 alike.
+    f["address_number_conflict"] = np.zeros(n, dtype=np.float32)
+    if addr_at:
+        ln, rn = _address_numbers(_gather(la, addr_at)), _address_numbers(_gather(ra, addr_at))
+        f["address_number_conflict"][addr_at] = [
+            bool(x and y and not (x & y)) for x, y in zip(ln, rn, strict=True)
+        ]
     agree = np.zeros(n, dtype=bool)
     conflict = np.zeros(n, dtype=bool)
     for scheme in SCHEMES:

@@ -30,6 +30,7 @@ BINARY_FEATURES = frozenset(
         "branch_conflict",
         "same_name_key",
         "same_name_no_conflict",
+        "address_number_conflict",
         "token_substitution",
         "legal_form_conflict",
         "country_match",

@@ -202,6 +202,17 @@ def reference_compare_pairs(
     addr = np.maximum(addr, np.where(long_enough, compact, 0.0)).astype(np.float32)
     f["address_similarity"] = np.where(has_addr, addr, 0.0).astype(np.float32)
     f["address_missing"] = (~has_addr).astype(np.float32)
+    f["address_number_conflict"] = np.fromiter(
+        (
+            bool(h)
+            and bool(x := {w for w in a.split() if w.isdigit()})
+            and bool(y := {w for w in b.split() if w.isdigit()})
+            and not (x & y)
+            for h, a, b in zip(has_addr.tolist(), la, ra, strict=True)
+        ),
+        dtype=bool,
+        count=n,
+    ).astype(np.float32)
     agree = np.zeros(n, dtype=bool)
     conflict = np.zeros(n, dtype=bool)
     for scheme in SCHEMES:

@@ -348,3 +348,49 @@ def test_identical_names_match_unless_a_branch_tells_them_apart() -> None:
     assert row["branch"]["right_id"] == "r2" and row["branch"]["feat_same_name_key"] == 1
     assert row["branch"]["feat_same_name_no_conflict"] == 0
     assert row["branch"]["decision"] != "match"
+
+
+def test_addresses_with_different_numbers_conflict() -> None:
+    # Two addresses on the same kind of street share most words ("219 S Dearborn Street" / "610 S Canal
+    # Street": token-set ratio 0.72); their numbers tell them apart. Shared numbers, or none on one
+    # side, are no conflict.
+    ref = pl.DataFrame(
+        {
+            "id": ["r1", "r2", "r3"],
+            "name": ["Erie Neighborhood House", "Silueta (Pvt) Ltd", "Orkum Tekstil San. Tic. A.S."],
+            "country": ["US", "LK", "TR"],
+            "address": [
+                "2510 W Cortez Street",
+                "Lot 14 Biyagama Export Processing Zone Malwana 11672",
+                "Vakiflar Koyu Bademlik Mevkii Ulas Corlu Tekirdag",
+            ],
+        }
+    )
+    index = EntityIndex.build(ref)
+    q = pl.DataFrame(
+        {
+            "id": ["other_number", "same_number", "no_number", "same_place"],
+            "name": [
+                "Erie Neighborhood House",
+                "Silueta (Pvt) Ltd",
+                "Orkum Tekstil",
+                "Erie Neighborhood House",
+            ],
+            "country": ["US", "LK", "TR", "US"],
+            "address": [
+                "1347 W Erie Street",
+                "Lot # 14 BEPZ Walgama Malwana Biyagama",
+                "Ulas Mah Asfalt Boyu No 14 Ergene Tekirdag 59870",
+                "2510 West Cortez St.",
+            ],
+        }
+    )
+    out = index.link(q, min_probability=0.0).filter(pl.col("rank") == 1)
+    row = {r["left_id"]: r for r in out.iter_rows(named=True)}
+    assert row["other_number"]["feat_address_number_conflict"] == 1
+    assert row["same_number"]["feat_address_number_conflict"] == 0
+    assert row["no_number"]["feat_address_number_conflict"] == 0
+    assert row["same_place"]["feat_address_number_conflict"] == 0
+    assert row["other_number"]["contrib_address_number_conflict"] < 0
+    assert row["other_number"]["probability"] < row["same_place"]["probability"]
+    assert row["other_number"]["decision"] != "match" and row["same_place"]["decision"] == "match"
