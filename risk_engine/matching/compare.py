@@ -507,16 +507,9 @@ def _agreeing(address: np.ndarray) -> np.ndarray:
     return np.clip((address - _ADDRESS_AGREES_FROM) / (np.float32(1.0) - _ADDRESS_AGREES_FROM), 0.0, 1.0)
 
 
-def _address_numbers(addresses: list[str]) -> list[frozenset[str]]:
-    """The numbers of each normalised address (house, plot, lot, postcode), once per distinct address."""
-    seen: dict[str, frozenset[str]] = {}
-    out = []
-    for a in addresses:
-        nums = seen.get(a)
-        if nums is None:
-            nums = seen[a] = frozenset(t for t in a.split(" ") if t.isdigit())
-        out.append(nums)
-    return out
+def _numbers_disjoint(a: str, b: str) -> bool:
+    """Both space-joined number lists are non-empty and share no number."""
+    return bool(a and b and a != b and set(a.split(" ")).isdisjoint(b.split(" ")))
 
 
 def _both(a: list[str], b: list[str]) -> np.ndarray:
@@ -626,10 +619,9 @@ def compare_pairs(
     # reads "219 S Dearborn Street" and "610 S Canal Street" as 0.72 alike.
     f["address_number_conflict"] = np.zeros(n, dtype=np.float32)
     if addr_at:
-        ln, rn = _address_numbers(_gather(la, addr_at)), _address_numbers(_gather(ra, addr_at))
-        f["address_number_conflict"][addr_at] = [
-            bool(x and y and not (x & y)) for x, y in zip(ln, rn, strict=True)
-        ]
+        ln = _gather(left.address_numbers, [lil[i] for i in addr_at])
+        rn = _gather(right.address_numbers, [ril[i] for i in addr_at])
+        f["address_number_conflict"][addr_at] = [_numbers_disjoint(x, y) for x, y in zip(ln, rn, strict=True)]
     agree = np.zeros(n, dtype=bool)
     conflict = np.zeros(n, dtype=bool)
     for scheme in SCHEMES:

@@ -33,6 +33,7 @@ class PreparedRecords:
     branch: list[str]  # trailing branch/plant marker ("dongguan branch", "plant 2"), "" when none
     country: list[str | None]
     address: list[str]  # "" when missing
+    address_numbers: list[str]  # distinct digit tokens of ``address``, sorted, space-joined ("" when none)
     native: list[str]  # native-script name key in its own script (``native_key``), "" when missing
     identifiers: dict[str, list[str | None]]
     truncated: np.ndarray  # bool per row: the name was cut to MAX_NAME_CHARS
@@ -111,6 +112,7 @@ _Normalised = tuple[
     list[str],
     list[str],
     list[str],
+    list[str],
 ]
 PARALLEL_MIN_ROWS = 50_000
 
@@ -140,7 +142,8 @@ def _normalise_chunk(args: tuple[list[str], list[str | None]]) -> _Normalised:
         branch.append(nn.branch)
         written.append(nn.written)
     address = [normalise_address(a) for a in addresses]
-    return core, key, phon, lform, lgen, numbers, trunc, address, branch, written
+    address_numbers = [" ".join(sorted({t for t in a.split(" ") if t.isdigit()})) for a in address]
+    return core, key, phon, lform, lgen, numbers, trunc, address, branch, written, address_numbers
 
 
 def _normalise_all(names: list[str], addresses: list[str | None], workers: int) -> _Normalised:
@@ -154,9 +157,9 @@ def _normalise_all(names: list[str], addresses: list[str | None], workers: int) 
     # fork: the children inherit the loaded legal-form vocabulary and touch no polars state.
     with mp.get_context("fork").Pool(workers) as pool:
         parts = pool.map(_normalise_chunk, chunks)
-    merged: list[list[Any]] = [[] for _ in range(10)]
+    merged: list[list[Any]] = [[] for _ in range(11)]
     for part in parts:
-        for k in range(10):
+        for k in range(11):
             merged[k].extend(part[k])
     return tuple(merged)  # type: ignore[return-value]
 
@@ -172,8 +175,8 @@ def prepare_records(
         frame["address"].cast(pl.String).to_list() if "address" in frame.columns else [None] * n
     )
     nproc = workers if workers is not None else min(2, os.cpu_count() or 1)
-    core, key, phon, lform, lgen, numbers, trunc_list, address, branch, written = _normalise_all(
-        names, raw_addr, nproc
+    core, key, phon, lform, lgen, numbers, trunc_list, address, branch, written, address_numbers = (
+        _normalise_all(names, raw_addr, nproc)
     )
     trunc = np.asarray(trunc_list, dtype=bool)
 
@@ -204,6 +207,7 @@ def prepare_records(
         branch=branch,
         country=country,
         address=address,
+        address_numbers=address_numbers,
         native=native,
         identifiers=identifiers,
         truncated=trunc,
@@ -228,8 +232,8 @@ def prepare_rows(rows: Sequence[Mapping[str, Any]]) -> PreparedRecords:
         v = _as_text(r.get("name"))
         names.append("" if v is None else v)
     raw_addr = [_as_text(r.get("address")) for r in rows]
-    core, key, phon, lform, lgen, numbers, trunc_list, address, branch, written = _normalise_all(
-        names, raw_addr, 1
+    core, key, phon, lform, lgen, numbers, trunc_list, address, branch, written, address_numbers = (
+        _normalise_all(names, raw_addr, 1)
     )
     country = _country(pl.Series("country", [_as_text(r.get("country")) for r in rows], dtype=pl.String))
     native = [native_key(_as_text(r.get("native_name"))) for r in rows]
@@ -254,6 +258,7 @@ def prepare_rows(rows: Sequence[Mapping[str, Any]]) -> PreparedRecords:
         branch=branch,
         country=country,
         address=address,
+        address_numbers=address_numbers,
         native=native,
         identifiers=identifiers,
         truncated=np.asarray(trunc_list, dtype=bool),
