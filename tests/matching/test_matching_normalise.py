@@ -368,3 +368,35 @@ def test_seat_after_a_legal_form_written_first_is_a_qualifier() -> None:
     assert normalise_name("PT Indofood, Jakarta").qualifier == "jakarta"
     # A lone prefix form with a comma and a name is not a seat split.
     assert normalise_name("PT, Indofood").core == "indofood"
+
+
+_SEAT_PARTS = [
+    "N.V.",
+    "(",
+    ")",
+    ",",
+    "te",
+    "in",
+    "at",
+    "Ltd",
+    "PT",
+    "NL",
+    "Unit 2",
+    "ABC",
+    "Co.,",
+    "Ltd.",
+    "(NL)",
+]
+_SEAT_PARTS += ["Heerlen", "Branch", "B.V.", "GmbH", "Sdn Bhd", "3", "China", "(ABC)", "&", "-", ""]
+
+
+@settings(deadline=None, max_examples=300)
+@given(st.lists(st.sampled_from(_SEAT_PARTS), max_size=9), st.booleans())
+def test_names_of_forms_brackets_and_seats_never_crash(parts: list[str], glued: bool) -> None:
+    # The seat rules look behind commas, brackets and prepositions: any mix of them gives a defined,
+    # deterministic result, with a qualifier in normalised words (lower case, single spaces).
+    name = ("" if glued else " ").join(parts)
+    n = normalise_name(name)
+    assert n == normalise_name(name)
+    assert n.qualifier == " ".join(n.qualifier.split()) == n.qualifier.lower()
+    assert n.qualifier.replace(" ", "").isalnum() or not n.qualifier
