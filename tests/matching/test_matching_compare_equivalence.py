@@ -248,26 +248,22 @@ def reference_compare_pairs(
     f["name_within_at_address"] = (f["name_token_set"] * agreeing * (1 - f["same_name_key"])).astype(
         np.float32
     )
-    # The same name and nothing that tells the two apart: the same branch or plant marker and numbers
-    # (or none on both sides), no conflict of country, identifier or native name. Without it the
-    # additive model spreads what branches teach ("X Dongguan Branch" is not "X", nor "X Shenzhen
-    # Branch"; all three share a key) over every pair with the same key.
-    same_branch = np.asarray(
-        [x == y for x, y in zip([left.branch[i] for i in li], [right.branch[i] for i in ri], strict=True)],
-        dtype=bool,
+    # Per pair: the same key, branch marker and name numbers, and none of the three conflicts.
+    f["same_name_no_conflict"] = np.asarray(
+        [
+            float(
+                bool(left.key[a])
+                and left.key[a] == right.key[b]
+                and left.branch[a] == right.branch[b]
+                and left.numbers[a] == right.numbers[b]
+                and f["country_conflict"][k] == 0
+                and f["identifier_conflict"][k] == 0
+                and f["native_name_conflict"][k] == 0
+            )
+            for k, (a, b) in enumerate(zip(li, ri, strict=True))
+        ],
+        dtype=np.float32,
     )
-    same_numbers = np.asarray(
-        [x == y for x, y in zip([left.numbers[i] for i in li], [right.numbers[i] for i in ri], strict=True)],
-        dtype=bool,
-    )
-    f["same_name_no_conflict"] = (
-        (f["same_name_key"] > 0)
-        & same_branch
-        & same_numbers
-        & (f["country_conflict"] == 0)
-        & (f["identifier_conflict"] == 0)
-        & (f["native_name_conflict"] == 0)
-    ).astype(np.float32)
     return {name: f[name] for name in FEATURES}
 
 
