@@ -634,7 +634,7 @@ def _seat_after_preposition(name: str, vocab: _LegalVocabulary) -> tuple[str, st
             len(head_words) >= 2
             and 1 <= len(rest_words) <= _MAX_SEAT_WORDS
             and _ends_with_form(head_words, vocab)
-            and not any(w.isdigit() or any(ch.isdigit() for ch in w) for w in rest_words)
+            and not any(ch.isdigit() for w in rest_words for ch in w)
             and not _only_legal_forms(rest_words, vocab)
             and not _starts_with_form(rest_words, vocab)
             and not _is_branch(rest_words)
