@@ -83,7 +83,7 @@ def eval_pairs(name: str, left: pl.DataFrame, right: pl.DataFrame, labels: np.nd
     errors = scored.with_columns(pl.Series("label", labels)).filter(
         (pl.col("probability") >= model.match_threshold) != (pl.col("label") == 1)
     )
-    out["errors_at_match"] = errors.select("left_name", "right_name", "probability", "label").head(12).rows()
+    out["errors_at_match"] = errors.select("left_name", "right_name", "probability", "label").head(20).rows()
     return out
 
 

@@ -19,6 +19,7 @@ from rapidfuzz.distance import JaroWinkler
 from rapidfuzz.process import cpdist
 
 from risk_engine.matching.identifiers import SCHEMES
+from risk_engine.matching.normalise import folded_key
 from risk_engine.matching.records import PreparedRecords
 
 FEATURES: tuple[str, ...] = (
@@ -63,6 +64,10 @@ _NAME_FEATURES = (
     "phonetic_similarity",
 )
 _WORKERS = 2
+# Keys that folding singular and plural makes equal differ by 1-3 characters a folded word, so their
+# sorted-token ratio is high ("toy" / "toys", the shortest such word, 0.86); only pairs at this ratio
+# or above are folded, which keeps the pass to a few pairs of a lookup's candidates.
+_FOLD_MIN_SORT = 0.75
 
 
 def _threads(n_pairs: int) -> int:
@@ -591,8 +596,12 @@ def compare_pairs(
     f["rare_token_overlap"] = _row_dot(vectors.left_tokens, vectors.right_tokens, li, ri)
     f["phonetic_similarity"] = phonetic
     f["single_token_name"] = _flags([" " not in x or " " not in y for x, y in zip(lk, rk, strict=True)])
-    # The same words after normalisation (legal form, case, punctuation, order aside).
-    f["same_name_key"] = _flags([bool(x) and x == y for x, y in zip(lk, rk, strict=True)])
+    # The same words after normalisation (legal form, case, punctuation, order aside), a descriptive
+    # word's singular and plural counted as one ("Storage Technology" / "Storage Technologies").
+    same_key = [bool(x) and x == y for x, y in zip(lk, rk, strict=True)]
+    for k in np.flatnonzero((sort >= _FOLD_MIN_SORT) & (sort < 1.0)).tolist():
+        same_key[k] = bool(lk[k]) and folded_key(lk[k]) == folded_key(rk[k])
+    f["same_name_key"] = _flags(same_key)
     f["token_substitution"], f["unmatched_token_share"] = token_alignment(
         lk, rk, np.maximum(f["name_token_sort"], f["name_compact_ratio"]) >= 0.5
     )

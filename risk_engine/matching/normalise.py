@@ -508,6 +508,43 @@ _NAME_ABBREVIATIONS: dict[str, str] = {
 }
 
 
+# Generic business words whose singular and plural name the same company ("Global Storage Technology" /
+# "Technologies", "Philips Electronic" / "Electronics"), and the continental spellings of "international"
+# ("Shell Internationale Research"): two keys that differ only so are the same name (``folded_key``).
+# The key itself keeps the words as written: folding it would move a misspelt plural ("shoees", "sohes")
+# further from the correct one ("shoes" -> "shoe"). Only descriptive words: a trade name ending in "s"
+# ("Philips", "Siemens") is never folded.
+_GENERIC_SINGULARS = (
+    "accessory", "apparel", "associate", "brother", "chemical", "communication", "component", "creation",
+    "design", "device", "electronic", "enterprise", "exporter", "fabric", "fashion", "food", "garment",
+    "holding", "importer", "industry", "instrument", "investment", "knit", "laboratory", "machine",
+    "manufacturer", "material", "metal", "mill", "network", "partner", "pharmaceutical", "plastic",
+    "product", "resource", "service", "shoe", "solution", "sport", "supply", "system", "technology",
+    "textile", "tool", "toy", "trader", "venture",
+)  # fmt: skip
+
+
+def _plural(word: str) -> str:
+    if word.endswith("y") and word[-2:-1] not in ("a", "e", "o", "u"):
+        return word[:-1] + "ies"
+    return word + "s"
+
+
+KEY_FOLDS: dict[str, str] = {
+    **{_plural(w): w for w in _GENERIC_SINGULARS},
+    "internationale": "international",
+    "internacional": "international",
+    "internazionale": "international",
+    "internationaal": "international",
+}
+
+
+@lru_cache(maxsize=1 << 16)
+def folded_key(key: str) -> str:
+    """``key`` with the words of ``KEY_FOLDS`` in one form, sorted again ("technologies" -> "technology")."""
+    return " ".join(sorted(KEY_FOLDS.get(t, t) for t in key.split(" ")))
+
+
 def _expand_abbreviations(tokens: list[str]) -> list[str]:
     """Tokens with the contractions of ``_NAME_ABBREVIATIONS`` written out ("int'l" too)."""
     out: list[str] = []

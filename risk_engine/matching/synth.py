@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from risk_engine.matching.normalise import KEY_FOLDS
+
 # Country shares loosely follow the mix of published apparel/footwear/electronics supplier lists.
 COUNTRY_WEIGHTS: dict[str, float] = {
     "CN": 0.30,
@@ -1528,6 +1530,22 @@ def _typo(name: str, rng: random.Random) -> str:
     return name[: i - 1] + name[i] + name[i - 1] + name[i + 1 :]
 
 
+_SINGULAR_TO_PLURAL = {s: p for p, s in KEY_FOLDS.items() if not p.startswith("intern")}
+
+
+def _inflect(name: str, rng: random.Random) -> str:
+    """A descriptive word in the other number, as lists write it ("Technology" / "Technologies")."""
+    words = name.split()
+    options = [i for i, w in enumerate(words) if w.lower() in KEY_FOLDS or w.lower() in _SINGULAR_TO_PLURAL]
+    if not options:
+        return name
+    i = options[rng.randrange(len(options))]
+    w = words[i]
+    other = KEY_FOLDS.get(w.lower()) or _SINGULAR_TO_PLURAL[w.lower()]
+    words[i] = other.upper() if w.isupper() else other.capitalize() if w[:1].isupper() else other
+    return " ".join(words)
+
+
 def _reorder(name: str, rng: random.Random) -> str:
     words = name.split()
     if len(words) >= 2 and rng.random() < 0.3:
@@ -1683,6 +1701,7 @@ PERTURBATIONS: dict[str, Callable[[str, random.Random], str]] = {
     "typo": _typo,
     "field_cut": _field_cut,
     "reorder": _reorder,
+    "inflect": _inflect,
     "drop_token": _drop_token,
     "branch": _branch,
     "case": _case,

@@ -79,6 +79,10 @@ def test_new_perturbations_are_deterministic_and_realistic() -> None:
     seat = synth.PERTURBATIONS["seat"](name, rng)
     assert name_key(seat) != "" and "mercury" in name_key(seat)
     assert synth.PERTURBATIONS["drop_legal"](name, rng) == "Mercury Apparel"
+    inflect = synth.PERTURBATIONS["inflect"]
+    assert inflect(name, rng) == "Mercury Apparels Pvt. Ltd."
+    assert inflect("SHENZHEN HUAMEI TECHNOLOGIES", rng) == "SHENZHEN HUAMEI TECHNOLOGY"
+    assert inflect("Philips", rng) == "Philips"  # a trade name is no plural
 
 
 def test_field_cut_keeps_a_prefix_at_a_field_width() -> None:

@@ -25,6 +25,7 @@ from risk_engine.matching import compare
 from risk_engine.matching.compare import FEATURES, PairVectors, compare_pairs, token_alignment
 from risk_engine.matching.identifiers import SCHEMES
 from risk_engine.matching.index import EntityIndex
+from risk_engine.matching.normalise import folded_key
 from risk_engine.matching.records import PreparedRecords, prepare_records
 from risk_engine.matching.synth import generate_entities, perturb, perturb_address
 
@@ -167,8 +168,9 @@ def reference_compare_pairs(
     f["single_token_name"] = np.fromiter(
         (x.count(" ") == 0 or y.count(" ") == 0 for x, y in zip(lk, rk, strict=True)), dtype=bool, count=n
     ).astype(np.float32)
+    # Per pair: the keys agree once every descriptive word is in one number (no ratio prefilter here).
     f["same_name_key"] = np.fromiter(
-        (bool(x) and x == y for x, y in zip(lk, rk, strict=True)), dtype=bool, count=n
+        (bool(x) and folded_key(x) == folded_key(y) for x, y in zip(lk, rk, strict=True)), dtype=bool, count=n
     ).astype(np.float32)
     f["token_substitution"], f["unmatched_token_share"] = ref_token_alignment(
         lk, rk, np.maximum(f["name_token_sort"], f["name_compact_ratio"]) >= 0.5
@@ -248,12 +250,13 @@ def reference_compare_pairs(
     f["name_within_at_address"] = (f["name_token_set"] * agreeing * (1 - f["same_name_key"])).astype(
         np.float32
     )
-    # Per pair: the same key, branch marker and name numbers, and none of the three conflicts.
+    # Per pair: the same key (singular and plural as one), branch marker and name numbers, and none of
+    # the three conflicts.
     f["same_name_no_conflict"] = np.asarray(
         [
             float(
                 bool(left.key[a])
-                and left.key[a] == right.key[b]
+                and folded_key(left.key[a]) == folded_key(right.key[b])
                 and left.branch[a] == right.branch[b]
                 and left.numbers[a] == right.numbers[b]
                 and f["country_conflict"][k] == 0
@@ -348,6 +351,7 @@ def _hard_names(rng: random.Random) -> list[str]:
         "Shenzhen Huamei Textile Co., Ltd.",
         "Shenzhen Hua Mei Garment",
         "Shenzhen Huamei Garment Dongguan Branch",
+        "Shenzhen Huamei Garment Shenzhen Branch",
         "Shenzhen Huamei Garment Factory No. 2",
         "Shenzhen Huamei Garment Factory No. 1",
         "C. vander Lely N.V.",
@@ -362,6 +366,12 @@ def _hard_names(rng: random.Random) -> list[str]:
         "Schlumberger Technology",
         "Intl Knit Trading",
         "International Knitwear Trading",
+        "Toys",
+        "Toy",
+        "Global Storage Technologies Industries",
+        "Global Storage Technology Industry",
+        "Shell Internationale Research",
+        "Shell International Research",
         "123 Trading",
         "1234 Trading",
         "12 Trading 1234",

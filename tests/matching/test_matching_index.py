@@ -394,3 +394,39 @@ def test_addresses_with_different_numbers_conflict() -> None:
     assert row["other_number"]["contrib_address_number_conflict"] < 0
     assert row["other_number"]["probability"] < row["same_place"]["probability"]
     assert row["other_number"]["decision"] != "match" and row["same_place"]["decision"] == "match"
+
+
+def test_singular_and_plural_of_a_descriptive_word_are_one_name() -> None:
+    # "Technology" / "Technologies" is the same name (same key once folded, a match); the key itself
+    # keeps the words as written, so a misspelt plural is not pushed further from the correct one; a
+    # trade name ending in "s" is not a plural ("Philips" is not "Philip").
+    ref = pl.DataFrame(
+        {
+            "id": ["r1", "r2", "r3"],
+            "name": [
+                "Hitachi Global Storage Technologies Netherlands B.V.",
+                "Dongguan Luyang Shoes Co., Ltd.",
+                "Philips Lighting",
+            ],
+        }
+    )
+    index = EntityIndex.build(ref)
+    q = pl.DataFrame(
+        {
+            "id": ["plural", "typo", "trade"],
+            "name": [
+                "HITACHI GLOBAL STORAGE TECHNOLOGY NETHERLANDS BV",
+                "Dongguan Luyang Sohes",
+                "Philip Lighting",
+            ],
+        }
+    )
+    out = index.link(q, min_probability=0.0).filter(pl.col("rank") == 1)
+    row = {r["left_id"]: r for r in out.iter_rows(named=True)}
+    assert row["plural"]["right_id"] == "r1"
+    assert row["plural"]["feat_same_name_key"] == row["plural"]["feat_same_name_no_conflict"] == 1
+    assert row["plural"]["feat_name_token_sort"] < 1  # the words as written still differ
+    assert row["plural"]["decision"] == "match"
+    assert index.ref.key[1] == "dongguan luyang shoes"
+    assert row["typo"]["feat_same_name_key"] == 0
+    assert row["trade"]["feat_same_name_key"] == 0
