@@ -616,3 +616,20 @@ def test_row_cosines_match_scipy(canonical: bool, dtype: type) -> None:
         for got in (compare._row_dot(a, b, li, ri), direct if direct is not None else want):
             assert got.dtype == want.dtype == np.float32
             assert np.array_equal(got.view(np.uint32), want.view(np.uint32))
+
+
+@pytest.mark.parametrize("sort_min", [1, 10**9])
+def test_reference_ordered_comparison_gives_the_same_features(
+    case: Case, monkeypatch: pytest.MonkeyPatch, sort_min: int
+) -> None:
+    # Large batches are compared sorted by reference position and put back in the given order; with
+    # the sort forced on every batch (and off) the features stay those of the per-pair definitions.
+    monkeypatch.setattr(compare, "_SORT_PAIRS_MIN", sort_min)
+    rng = np.random.default_rng(11)
+    order = rng.permutation(len(case.li))  # pairs in no particular order, as a link batch gives them
+    li, ri = case.li[order], case.ri[order]
+    assert not (ri[1:] >= ri[:-1]).all()
+    _assert_identical(
+        compare_pairs(case.left, case.right, li, ri, case.vectors),
+        reference_compare_pairs(case.left, case.right, li, ri, case.vectors),
+    )
