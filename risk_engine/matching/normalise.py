@@ -360,6 +360,61 @@ def _split_glued_markers(toks: list[tuple[str, bool]], vocab: _LegalVocabulary) 
     return out
 
 
+# A legal form cut off at the end of a name, as fixed-width fields cut it ("Menon Overseas Private",
+# "Hoa Tho Joint Stock", "Saigon Garment Joint Stock Comp", "Ramatex Textiles Industrial Sdn. B",
+# "Orkum Tekstil San. ve"): the name's last words are the first words of a multi-word legal form, the
+# last of them possibly cut mid-word. Only forms that begin with a word no trade name ends with count;
+# a single word only when it is one of ``_CUT_FORM_SINGLE`` ("free zone", "state owned" or "open"
+# never count).
+_CUT_FORM_LEADS = frozenset(
+    {"private", "pvt", "sdn", "joint", "public", "co", "company", "san", "sa", "pte", "limited", "ltd"}
+)
+_CUT_FORM_SINGLE = frozenset({"private", "sdn"})
+
+
+@lru_cache(maxsize=1)
+def _cut_form_index() -> dict[tuple[str, ...], tuple[tuple[tuple[str, ...], LegalForm], ...]]:
+    """Proper prefixes of the multi-word legal forms led by ``_CUT_FORM_LEADS`` -> those forms."""
+    out: dict[tuple[str, ...], list[tuple[tuple[str, ...], LegalForm]]] = {}
+    for words, form in legal_vocabulary().forms.items():
+        if len(words) >= 2 and words[0] in _CUT_FORM_LEADS:
+            for j in range(1, len(words)):
+                out.setdefault(words[:j], []).append((words, form))
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def _cut_form(words: list[str]) -> tuple[int, LegalForm | None]:
+    """How many words at the end of ``words`` are a legal form cut off, and that form (see above).
+
+    Two or more words must stay before it, and the name must not end with a whole legal form ("Private
+    Limited" is one, not the start of "Private Limited Company"). The form keeps the words as written;
+    its generic class is set only when every form they could begin agrees on it.
+    """
+    if _ends_with_form(words, legal_vocabulary()):
+        return 0, None
+    index = _cut_form_index()
+    for k in (3, 2, 1):
+        if len(words) < k + 2:
+            continue
+        tail = tuple(words[-k:])
+        if k == 1 and tail[0] not in _CUT_FORM_SINGLE:
+            continue
+        # The last word complete (a proper prefix of the form) or cut (a proper prefix of its word).
+        options = list(index.get(tail, ()))
+        if k > 1:
+            options += [
+                f
+                for f in index.get(tail[:-1], ())
+                if f[0][k - 1] != tail[-1] and f[0][k - 1].startswith(tail[-1])
+            ]
+        if options:
+            generic = {form.generic for _, form in options}
+            return k, LegalForm(
+                canonical=" ".join(tail), generic=generic.pop() if len(generic) == 1 else None
+            )
+    return 0, None
+
+
 def _strip_legal_forms(
     toks: list[tuple[str, bool]], vocab: _LegalVocabulary
 ) -> tuple[list[tuple[str, bool]], list[LegalForm], str]:
@@ -369,8 +424,13 @@ def _strip_legal_forms(
     words = [t for t, _ in toks]
     forms = vocab.forms
     branch = ""
-    # Trailing forms and branch markers, repeatedly ("co ltd", "gmbh & co kg", "co ltd dongguan branch").
+    # Trailing forms and branch markers, repeatedly ("co ltd", "gmbh & co kg", "co ltd dongguan branch"),
+    # after a form cut off at the very end of the name, if any.
     end = len(words)
+    cut, cut_form = _cut_form(words)
+    if cut_form is not None:
+        found_tail.append(cut_form)
+        end -= cut
     changed = True
     while changed and end > 0:
         changed = False

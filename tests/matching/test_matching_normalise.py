@@ -400,3 +400,33 @@ def test_names_of_forms_brackets_and_seats_never_crash(parts: list[str], glued: 
     assert n == normalise_name(name)
     assert n.qualifier == " ".join(n.qualifier.split()) == n.qualifier.lower()
     assert n.qualifier.replace(" ", "").isalnum() or not n.qualifier
+
+
+@pytest.mark.parametrize(
+    ("cut", "intact"),
+    [
+        ("Menon Overseas Private", "Menon Overseas Private Limited"),
+        ("Saigon Garment Joint Stock Comp", "Saigon Garment Joint Stock Company"),
+        ("Ramatex Textiles Industrial Sdn. B", "Ramatex Textiles Industrial Sdn. Bhd."),
+        ("Orkum Tekstil San. ve", "Orkum Tekstil San. ve Tic. A.S."),
+        ("Koosoon Heng Lee Textile Co. L", "Koosoon Heng Lee Textile Co., Ltd."),
+    ],
+)
+def test_legal_form_cut_off_at_a_field_width_is_removed(cut: str, intact: str) -> None:
+    # Fixed-width fields cut names mid-form; the cut form is a legal form, not part of the name.
+    assert name_key(cut) == name_key(intact)
+    assert normalise_name(cut).legal_forms  # kept as an attribute, written as it stands
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Menon Private",  # two words must stay before a cut form
+        "Universal Joint",  # "joint" alone is no cut form
+        "Jebel Ali Free Zone",  # forms led by common words ("free zone ...") never count
+        "Hua Xin San",  # nor "san" alone (a pinyin syllable)
+        "Private Label Apparel",
+    ],
+)
+def test_words_that_only_look_like_a_cut_form_stay(name: str) -> None:
+    assert name_key(name) == " ".join(sorted(name.lower().split()))
