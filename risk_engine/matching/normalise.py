@@ -4,7 +4,7 @@ A name goes through: Unicode NFKC, case folding, transliteration to ASCII (anyas
 Hangul one character at a time so that legal forms written in those scripts can be found as token
 sequences), punctuation to spaces, dotted abbreviations joined ("s.a." -> "sa"), legal-form words that scanning
 broke apart re-joined ("pr i v ate" -> "private"), a typing slip in a long legal-form word near the end
-corrected when the corrected word then belongs to a legal form ("liimited", "limtied", "corporaton"), and legal forms removed from the end and the start (and unambiguous ones anywhere) but kept as a separate attribute,
+corrected when the corrected word then belongs to a legal form ("liimited", "limtied", "corporaton"), and legal forms removed from the end (also when a fixed-width field cut them off: "joint stock comp", "sdn b") and the start (and unambiguous ones anywhere) but kept as a separate attribute,
 because a conflict in legal form is evidence. Transliterated CJK syllables are then joined back into
 one token per run, so "广州华美" becomes "guangzhouhuamei"; a name whose letters fell apart
 ("u ni ty fash i o n") is glued into one token. Plant markers glued to their number ("unit14") are
