@@ -34,6 +34,9 @@ MAX_NAME_CHARS = 1000
 
 # Tokens that carry no identity in a company name; dropped from the key but kept in ``text``.
 STOPWORDS = frozenset({"the", "and", "of", "&", "de", "del", "la", "le", "du", "des", "y", "et", "und"})
+# English connectors no complete name ends with: a name ending in one was cut off (see ``normalise_name``).
+# "de" and "the" are not among them: "Sara Lee/DE" and "Yokohama Rubber Co., Ltd. The" are whole names.
+_CUT_CONNECTORS = frozenset({"of", "and", "for"})
 
 # Legal forms removed wherever they occur, not only at the ends: they cannot be part of a trade name.
 _UNAMBIGUOUS_ANYWHERE = frozenset(
@@ -976,6 +979,11 @@ def normalise_name(name: str | None) -> NormalisedName:
     text = " ".join(_join_cjk_runs(_tokens_with_script(clean_text(original[:MAX_NAME_CHARS]))))
     core = " ".join(core_tokens)
     tokens = tuple(t for t in core_tokens if t not in STOPWORDS) or tuple(core_tokens)
+    if raw and raw[-1][0] in _CUT_CONNECTORS and tokens and tokens[-1] != raw[-1][0]:
+        # A name ending in "of", "and" or "for" was cut off ("National Bank Of", "Chittagong Water
+        # Supply And"): the word stays in the key, so that the stub does not share the key of the
+        # bare name ("National Bank Ltd.") and only reaches it through the similarity features.
+        tokens = (*tokens, raw[-1][0])
     return NormalisedName(
         original=original,
         text=text,

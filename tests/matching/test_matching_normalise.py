@@ -430,3 +430,14 @@ def test_legal_form_cut_off_at_a_field_width_is_removed(cut: str, intact: str) -
 )
 def test_words_that_only_look_like_a_cut_form_stay(name: str) -> None:
     assert name_key(name) == " ".join(sorted(name.lower().split()))
+
+
+def test_name_cut_after_a_connector_keeps_it_in_the_key() -> None:
+    # "National Bank Of" is a stub of a longer name: it must not share the key of "National Bank Ltd.".
+    assert name_key("National Bank Of") == "bank national of"
+    assert name_key("National Bank Of") != name_key("National Bank Ltd.")
+    assert name_key("Johnson And") == "and johnson"
+    # Connectors inside a name, "& Co" and names that end in "De" or "The" as written are unchanged.
+    assert name_key("National Bank of Pakistan") == "bank national pakistan"
+    assert name_key("Johnson & Co") == name_key("Johnson Ltd") == "johnson"
+    assert name_key("SARA LEE/DE") == name_key("Sara Lee/DE N.V.") == "lee sara"
