@@ -50,6 +50,8 @@ FEATURES: tuple[str, ...] = (
     "name_within_at_address",
     "same_name_no_conflict",
     "address_number_conflict",
+    "name_without_address",
+    "address_other_number",
 )
 
 _NAME_FEATURES = (
@@ -512,9 +514,17 @@ def _agreeing(address: np.ndarray) -> np.ndarray:
     return np.clip((address - _ADDRESS_AGREES_FROM) / (np.float32(1.0) - _ADDRESS_AGREES_FROM), 0.0, 1.0)
 
 
-def _numbers_disjoint(a: str, b: str) -> bool:
-    """Both space-joined number lists are non-empty and share no number."""
-    return bool(a and b and a != b and set(a.split(" ")).isdisjoint(b.split(" ")))
+def _numbers_conflict(a: str, b: str) -> bool:
+    """Both space-joined number lists are non-empty and each has a number the other lacks.
+
+    One list inside the other is no conflict (a postcode or floor written on one side only); two
+    lists that share the postcode or the sector but not the plot are ("Plot 42, Sector 15 ... 75400" /
+    "Plot 44, Sector 15 ... 75400": another plot of the same zone).
+    """
+    if not a or not b or a == b:
+        return False
+    sa, sb = set(a.split(" ")), set(b.split(" "))
+    return not (sa <= sb or sb <= sa)
 
 
 def _both(a: list[str], b: list[str]) -> np.ndarray:
@@ -654,13 +664,14 @@ def _compare_pairs(
         address = np.maximum(address, spaced)
     f["address_similarity"] = address
     f["address_missing"] = (~has_addr).astype(np.float32)
-    # Both addresses carry numbers and share none: another house, plot or postcode. The token-set ratio
-    # reads "219 S Dearborn Street" and "610 S Canal Street" as 0.72 alike.
+    # Both addresses carry numbers and each has one the other lacks: another house or plot (perhaps in
+    # the same zone, with the same postcode). The token-set ratio reads "219 S Dearborn Street" and
+    # "610 S Canal Street" as 0.72 alike.
     f["address_number_conflict"] = np.zeros(n, dtype=np.float32)
     if addr_at:
         ln = _gather(left.address_numbers, [lil[i] for i in addr_at])
         rn = _gather(right.address_numbers, [ril[i] for i in addr_at])
-        f["address_number_conflict"][addr_at] = [_numbers_disjoint(x, y) for x, y in zip(ln, rn, strict=True)]
+        f["address_number_conflict"][addr_at] = [_numbers_conflict(x, y) for x, y in zip(ln, rn, strict=True)]
     agree = np.zeros(n, dtype=bool)
     conflict = np.zeros(n, dtype=bool)
     for scheme in SCHEMES:
@@ -711,4 +722,14 @@ def _compare_pairs(
         & (f["identifier_conflict"] == 0)
         & (f["native_name_conflict"] == 0)
     ).astype(np.float32)
+    # The name's similarity where an address is missing on either side: the additive model weighs a
+    # name by what it proves on average, and pairs with both addresses lean on the address, so without
+    # this term a misspelt name with no address to back it ("AKH APPARLES" / "AKH Apparels") would be
+    # held to the standard of a pair whose addresses could have agreed. Names as written, no spaces.
+    f["name_without_address"] = (f["name_compact_ratio"] * f["address_missing"]).astype(np.float32)
+    # How alike two addresses are whose numbers conflict: words that agree up to the plot or house
+    # number ("Plot 31, Dhaka EPZ" / "Plot 12, Dhaka EPZ") place two sites in one zone, not one site.
+    # A separate term, because the additive model otherwise reads such a pair's 0.98 word similarity
+    # as it reads a typo's.
+    f["address_other_number"] = (f["address_similarity"] * f["address_number_conflict"]).astype(np.float32)
     return {name: f[name] for name in FEATURES}

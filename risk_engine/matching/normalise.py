@@ -1119,6 +1119,82 @@ _ADDRESS_PHRASES: tuple[tuple[str, str], ...] = (
 _DIGIT_SPLIT_RE = re.compile(r"(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z]{3,})")
 
 
+# Words that nearly every address has, in the forms ``normalise_address`` leaves: street and place
+# types, directions, unit words. Two addresses that share only these share nothing that locates a site
+# ("1347 W Erie Street" / "2510 W Cortez Street"), so they are left out of the compared address.
+_ADDRESS_GENERIC = frozenset(
+    [
+        "road",
+        "street",
+        "avenue",
+        "lane",
+        "boulevard",
+        "highway",
+        "drive",
+        "way",
+        "place",
+        "court",
+        "square",
+        "east",
+        "west",
+        "north",
+        "south",
+        "no",
+        "plot",
+        "lot",
+        "unit",
+        "floor",
+        "building",
+        "block",
+        "room",
+        "suite",
+        "apartment",
+        "house",
+        "section",
+        "sector",
+        "phase",
+        "industrial",
+        "zone",
+        "economic",
+        "development",
+        "epz",
+        "village",
+        "town",
+        "township",
+        "district",
+        "province",
+        "city",
+        "county",
+        "state",
+        "prefecture",
+        "the",
+        "of",
+        "and",
+        "sokak",
+        "sok",
+        "sk",
+        "cadde",
+        "cad",
+        "caddesi",
+        "mah",
+        "mahallesi",
+        "jalan",
+        "jl",
+        "duong",
+        "calle",
+        "rua",
+        "via",
+        "strasse",
+    ]
+)
+
+
+def address_key(normalised: str) -> str:
+    """A normalised address without its generic words; the address itself when nothing else is left."""
+    words = [w for w in normalised.split(" ") if w and w not in _ADDRESS_GENERIC]
+    return " ".join(words) if words else normalised
+
+
 def normalise_address(address: str | None) -> str:
     """Normalise an address like a name, with common abbreviations expanded (Rd -> road, Ind. -> industrial)."""
     if not address:

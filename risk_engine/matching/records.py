@@ -13,7 +13,7 @@ import polars as pl
 
 from risk_engine.errors import InputSchemaError
 from risk_engine.matching.identifiers import SCHEMES, valid_identifier
-from risk_engine.matching.normalise import native_key, normalise_address, normalise_name
+from risk_engine.matching.normalise import address_key, native_key, normalise_address, normalise_name
 
 OPTIONAL_COLUMNS = ("country", "address", "native_name", *SCHEMES)
 
@@ -32,7 +32,7 @@ class PreparedRecords:
     numbers: list[str]  # digit tokens of the name and branch, sorted, space-joined ("" when none)
     branch: list[str]  # trailing branch/plant marker ("dongguan branch", "plant 2"), "" when none
     country: list[str | None]
-    address: list[str]  # "" when missing
+    address: list[str]  # normalised, generic words left out (``address_key``); "" when missing
     address_numbers: list[str]  # distinct digit tokens of ``address``, sorted, space-joined ("" when none)
     native: list[str]  # native-script name key in its own script (``native_key``), "" when missing
     identifiers: dict[str, list[str | None]]
@@ -141,8 +141,11 @@ def _normalise_chunk(args: tuple[list[str], list[str | None]]) -> _Normalised:
         trunc.append(nn.truncated)
         branch.append(nn.branch)
         written.append(nn.written)
-    address = [normalise_address(a) for a in addresses]
-    address_numbers = [" ".join(sorted({t for t in a.split(" ") if t.isdigit()})) for a in address]
+    address = [address_key(normalise_address(a)) for a in addresses]
+    # Numbers without leading zeros ("07" is house 7).
+    address_numbers = [
+        " ".join(sorted({t.lstrip("0") or "0" for t in a.split(" ") if t.isdigit()})) for a in address
+    ]
     return core, key, phon, lform, lgen, numbers, trunc, address, branch, written, address_numbers
 
 

@@ -1350,6 +1350,24 @@ def site_address(rng: random.Random, country: str) -> str:
     return _address(rng, country, {})
 
 
+def another_plot(address: str, rng: random.Random) -> str:
+    """Another site in the same park or zone: another number, often another street, same place.
+
+    Garment and component plants cluster in export zones and industrial parks, so two sites of one
+    company (or two companies) often share every word of the address but the plot or house number.
+    """
+    head, sep, place = address.partition(", ")
+    words = head.split(" ")
+    if len(words) < 3 or not words[1].isdigit() or not sep:
+        return address
+    number = int(words[1])
+    other = rng.choice([n for n in range(1, 1000) if n != number])
+    street = " ".join(words[2:])
+    if rng.random() < 0.5:
+        street = f"{_brand(rng, LATIN_SYL)} {_pick(rng, ('Road', 'Street', 'Avenue', 'Lane'))}"
+    return f"{words[0]} {other} {street}, {place}"
+
+
 @dataclass(frozen=True)
 class SyntheticEntity:
     """One generated reference entity."""
@@ -1726,14 +1744,22 @@ def perturb(name: str, rng: random.Random, *, n_ops: int | None = None) -> str:
     return out if out.strip() else name
 
 
-def perturb_address(address: str | None, rng: random.Random, *, same_site: bool = False) -> str | None:
+def perturb_address(
+    address: str | None, rng: random.Random, *, same_site: bool = False, elsewhere: bool = True
+) -> str | None:
     """The address as another list writes it: missing, abbreviated, partial, reordered or another site.
 
-    With ``same_site`` the address is always there and always this site's, written another way.
+    With ``same_site`` the address is always there and always this site's, written another way; without
+    ``elsewhere`` it may be missing but is never another address altogether.
     """
     if not address:
         return None
-    r = rng.uniform(0.40, 1.0) if same_site else rng.random()
+    if same_site:
+        r = rng.uniform(0.40, 1.0)
+    else:
+        r = rng.random()
+        if not elsewhere and 0.25 <= r < 0.40:
+            r = rng.uniform(0.40, 1.0)
     if r < 0.25:
         return None
     parts = [p.strip() for p in address.split(",")]

@@ -207,9 +207,9 @@ def reference_compare_pairs(
     f["address_number_conflict"] = np.fromiter(
         (
             bool(h)
-            and bool(x := {w for w in a.split() if w.isdigit()})
-            and bool(y := {w for w in b.split() if w.isdigit()})
-            and not (x & y)
+            and bool(x := {w.lstrip("0") or "0" for w in a.split() if w.isdigit()})
+            and bool(y := {w.lstrip("0") or "0" for w in b.split() if w.isdigit()})
+            and not (x <= y or y <= x)  # each has a number the other lacks
             for h, a, b in zip(has_addr.tolist(), la, ra, strict=True)
         ),
         dtype=bool,
@@ -267,6 +267,8 @@ def reference_compare_pairs(
         ],
         dtype=np.float32,
     )
+    f["name_without_address"] = (f["name_compact_ratio"] * f["address_missing"]).astype(np.float32)
+    f["address_other_number"] = (f["address_similarity"] * f["address_number_conflict"]).astype(np.float32)
     return {name: f[name] for name in FEATURES}
 
 

@@ -280,8 +280,8 @@ def test_contractions_match_and_letter_spaced_names_still_meet_them() -> None:
 
 def test_group_name_before_the_site_name_at_the_site_address() -> None:
     # Lists write a facility under its group's or operator's name ("Hirdaramani Mercury", "Chicago
-    # Commons Association - Paulo Freire"). At the site's own address the longer name is likely the
-    # same site; at another address it is another site of the group.
+    # Commons Association - Paulo Freire"). At the site's own address the longer name is the same
+    # site; at another address it is another site of the group.
     ref = pl.DataFrame(
         {
             "id": ["r1"],
@@ -311,8 +311,8 @@ def test_group_name_before_the_site_name_at_the_site_address() -> None:
         == row["no_address"]["feat_name_within_at_address"]
         == 0
     )
-    # Two words more than the site's own name: proposed for review at its address, nothing elsewhere.
-    assert row["same_site"]["decision"] == "review"
+    # Two words more than the site's own name: a match at its address, nothing elsewhere.
+    assert row["same_site"]["decision"] == "match"
     assert row["other_site"]["decision"] == row["no_address"]["decision"] == ""
     assert (
         row["same_site"]["probability"] > row["no_address"]["probability"] > row["other_site"]["probability"]
@@ -391,7 +391,9 @@ def test_addresses_with_different_numbers_conflict() -> None:
     assert row["same_number"]["feat_address_number_conflict"] == 0
     assert row["no_number"]["feat_address_number_conflict"] == 0
     assert row["same_place"]["feat_address_number_conflict"] == 0
-    assert row["other_number"]["contrib_address_number_conflict"] < 0
+    # The conflict counts through two terms: the flag and how alike the rest of the two addresses is.
+    conflict = row["other_number"]
+    assert conflict["contrib_address_number_conflict"] + conflict["contrib_address_other_number"] < 0
     assert row["other_number"]["probability"] < row["same_place"]["probability"]
     assert row["other_number"]["decision"] != "match" and row["same_place"]["decision"] == "match"
 
@@ -430,3 +432,60 @@ def test_singular_and_plural_of_a_descriptive_word_are_one_name() -> None:
     assert index.ref.key[1] == "dongguan luyang shoes"
     assert row["typo"]["feat_same_name_key"] == 0
     assert row["trade"]["feat_same_name_key"] == 0
+
+
+def test_a_plant_at_its_company_address_and_another_plot_of_the_zone() -> None:
+    # A company's own numbered plant at the company's address is that site (the node is the site);
+    # the same plant name at an unrelated address is not proposed. Another plot number in the same
+    # zone (the postcode shared) is a number conflict, and so is less likely than the same plot.
+    ref = pl.DataFrame(
+        {
+            "id": ["r1"],
+            "name": ["Sunrise Knitwear Co., Ltd."],
+            "country": ["BD"],
+            "address": ["Plot 12, Dhaka EPZ, Savar, Dhaka 1349"],
+        }
+    )
+    index = EntityIndex.build(ref)
+    q = pl.DataFrame(
+        {
+            "id": ["plant_here", "plant_elsewhere", "other_plot", "same_plot"],
+            "name": ["Sunrise Knitwear Co., Ltd. No. 2 Factory"] * 2 + ["Sunrise Knitwear Co., Ltd."] * 2,
+            "country": ["BD"] * 4,
+            "address": [
+                "Plot 12, Dhaka EPZ, Savar, Dhaka 1349",
+                "Holding 88, Kaliakair Road, Gazipur",
+                "Plot 31, Dhaka EPZ, Savar, Dhaka 1349",
+                "Plot No. 12, Dhaka Export Processing Zone, Savar",
+            ],
+        }
+    )
+    out = index.link(q, min_probability=0.0)
+    row = {r["left_id"]: r for r in out.iter_rows(named=True)}
+    assert row["plant_here"]["decision"] == "match"
+    assert row["plant_elsewhere"]["decision"] == ""
+    assert row["other_plot"]["feat_address_number_conflict"] == 1  # 31 vs 12, although 1349 is shared
+    assert row["same_plot"]["feat_address_number_conflict"] == 0  # one side has no postcode
+    assert row["other_plot"]["feat_address_other_number"] > 0.9
+    assert row["other_plot"]["probability"] < row["same_plot"]["probability"]
+
+
+def test_a_name_without_an_address_carries_its_own_term() -> None:
+    # Where either side has no address the name's similarity also enters as ``name_without_address``;
+    # with both addresses present that term is 0.
+    ref = pl.DataFrame(
+        {"id": ["r1"], "name": ["AKH Apparels Ltd"], "country": ["BD"], "address": ["Hemayetpur, Savar"]}
+    )
+    index = EntityIndex.build(ref)
+    q = pl.DataFrame(
+        {
+            "id": ["bare", "addressed"],
+            "name": ["AKH APPARLES LTD"] * 2,
+            "country": ["BD"] * 2,
+            "address": [None, "Hemayetpur Savar"],
+        }
+    )
+    row = {r["left_id"]: r for r in index.link(q, min_probability=0.0).iter_rows(named=True)}
+    assert row["bare"]["feat_name_without_address"] == row["bare"]["feat_name_compact_ratio"] > 0.85
+    assert row["addressed"]["feat_name_without_address"] == 0
+    assert row["bare"]["contrib_name_without_address"] > 0

@@ -441,3 +441,14 @@ def test_name_cut_after_a_connector_keeps_it_in_the_key() -> None:
     assert name_key("National Bank of Pakistan") == "bank national pakistan"
     assert name_key("Johnson & Co") == name_key("Johnson Ltd") == "johnson"
     assert name_key("SARA LEE/DE") == name_key("Sara Lee/DE N.V.") == "lee sara"
+
+
+def test_address_key_leaves_out_generic_words() -> None:
+    from risk_engine.matching.normalise import address_key, normalise_address
+
+    assert address_key(normalise_address("1347 W Erie Street")) == "1347 erie"
+    assert address_key(normalise_address("2510 West Cortez St.")) == "2510 cortez"
+    assert address_key(normalise_address("Plot 12, Dhaka EPZ")) == "12 dhaka"
+    # Nothing but generic words: the address stays as normalised, not empty.
+    assert address_key(normalise_address("North Road")) == "north road"
+    assert address_key("") == ""
