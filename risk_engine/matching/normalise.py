@@ -743,6 +743,60 @@ def _seat_after_preposition(name: str, vocab: _LegalVocabulary) -> tuple[str, st
     return None
 
 
+_ADDRESS_TAIL_MAX_WORDS = 10
+_NOT_ADDRESS_WORDS = _BRANCH_WORDS | {
+    "factory",
+    "facility",
+    "mill",
+    "mills",
+    "workshop",
+    "division",
+    "dept",
+    "department",
+}
+_STREET_WORDS = frozenset(
+    "road rd street st str avenue ave av lane ln boulevard blvd drive dr highway hwy jalan jl rue via calle "
+    "rua strasse weg laan straat plein gasse sokak sok cadde caddesi".split()
+)
+_STREET_SUFFIXES = ("weg", "laan", "straat", "strasse", "gasse", "plein")
+
+
+def _reads_as_street(words: list[str]) -> bool:
+    """A street word ("Road", "Groenewoudseweg", "Hauptstrasse"); "No. 2" alone numbers plants too."""
+    return any(w in _STREET_WORDS or (len(w) > 5 and w.endswith(_STREET_SUFFIXES)) for w in words)
+
+
+def _address_after_form(name: str, vocab: _LegalVocabulary) -> tuple[str, str] | None:
+    """The split before an address written straight after the legal form ("... N.V. Groenewoudseweg 1").
+
+    Bills of lading and registers run the shipper's street address on from its name without a comma
+    ("Huali Garments Co., Ltd. No. 5 Xinhe Road, Dongguan"). After the first complete legal form, 2 to
+    10 words holding a number, a word of three or more letters and a street word ("Road", "...weg"),
+    and no branch, plant or factory word (those are the name's: "Co. Ltd.
+    Factory 2", "Limited KAT 3"), are an address, not name words.
+    """
+    if "(" in name or not any(ch.isdigit() for ch in name):
+        return None  # a number in brackets is a plant's ("Co. Ltd. (TG 2/4)"), as in ``_seat_in_brackets``
+    words = _words(name)
+    for k in range(2, len(words) - 1):
+        if words[k - 1] not in vocab.by_last or not _ends_with_form(words[:k], vocab):
+            continue
+        head, rest = words[:k], words[k:]
+        if (
+            len(rest) > _ADDRESS_TAIL_MAX_WORDS
+            or not any(ch.isdigit() for w in rest for ch in w)
+            or not any(len(w) >= 3 and w.isalpha() for w in rest)
+            or not _reads_as_street(rest)
+            or _NOT_ADDRESS_WORDS.intersection(rest)
+            or _form_continues(head, rest, vocab)
+            or _starts_with_form(rest, vocab)
+            or _only_legal_forms(rest, vocab)
+        ):
+            continue
+        return " ".join(head), " ".join(rest)
+    return None
+
+
 def _split_qualifier(name: str, vocab: _LegalVocabulary) -> tuple[str, str]:
     """Split "AMP-Holland B.V., Hertogenbosch, NL" into the name and what follows its legal form.
 
@@ -752,9 +806,10 @@ def _split_qualifier(name: str, vocab: _LegalVocabulary) -> tuple[str, str]:
     N.V. te Heerlen"). What follows is split off unless it is only legal forms ("Co., Ltd."), begins
     a legal form, is a branch or plant marker (kept for the branch logic) or, in brackets or after
     a preposition, holds a number (a plant: "Ltd (M&V3)"). Brackets are split off only when they hold
-    a country or the name's acronym; other words there may name a site.
+    a country or the name's acronym; other words there may name a site. A street address run on after
+    the legal form without a comma is split off too (``_address_after_form``).
     """
-    for rule in (_seat_after_comma, _seat_in_brackets, _seat_after_preposition):
+    for rule in (_seat_after_comma, _seat_in_brackets, _seat_after_preposition, _address_after_form):
         found = rule(name, vocab)
         if found is not None:
             return found

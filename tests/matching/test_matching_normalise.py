@@ -452,3 +452,31 @@ def test_address_key_leaves_out_generic_words() -> None:
     # Nothing but generic words: the address stays as normalised, not empty.
     assert address_key(normalise_address("North Road")) == "north road"
     assert address_key("") == ""
+
+
+def test_an_address_run_on_after_the_legal_form_is_not_part_of_the_name() -> None:
+    # Bills of lading and registers run the street address on from the name without a comma.
+    for name, core, qualifier in (
+        (
+            "KONINKLIJKE PHILIPS ELECTRONICS N.V. GROENEWOUDSEWEG 1",
+            "koninklijke philips electronics",
+            "groenewoudseweg 1",
+        ),
+        (
+            "Dongguan Huali Garments Co., Ltd. No. 5 Xinhe Road, Dongguan",
+            "dongguan huali garments",
+            "no 5 xinhe road dongguan",
+        ),
+        ("ABC TEXTILE CO LTD 12 MAIN STREET", "abc textile", "12 main street"),
+    ):
+        n = normalise_name(name)
+        assert (n.core, n.qualifier) == (core, qualifier), name
+    # Plant and unit words, plant names with a number, and numbers in brackets stay the name's.
+    for name in (
+        "Thai Garment Export Co. Ltd. Factory 2 4",
+        "hochbereg ltd facility 2",
+        "Smart Shirts Limited KAT 3",
+        "Maxport Limited Vietnam - Nam Dinh - Maxport 5",
+        "thai garment export co. ltd. (tg 2 4)) nontaburi",
+    ):
+        assert normalise_name(name).qualifier == "", name
