@@ -755,8 +755,40 @@ _NOT_ADDRESS_WORDS = _BRANCH_WORDS | {
     "department",
 }
 _STREET_WORDS = frozenset(
-    "road rd street st str avenue ave av lane ln boulevard blvd drive dr highway hwy jalan jl rue via calle "
-    "rua strasse weg laan straat plein gasse sokak sok cadde caddesi".split()
+    [
+        "road",
+        "rd",
+        "street",
+        "st",
+        "str",
+        "avenue",
+        "ave",
+        "av",
+        "lane",
+        "ln",
+        "boulevard",
+        "blvd",
+        "drive",
+        "dr",
+        "highway",
+        "hwy",
+        "jalan",
+        "jl",
+        "rue",
+        "via",
+        "calle",
+        "rua",
+        "strasse",
+        "weg",
+        "laan",
+        "straat",
+        "plein",
+        "gasse",
+        "sokak",
+        "sok",
+        "cadde",
+        "caddesi",
+    ]
 )
 _STREET_SUFFIXES = ("weg", "laan", "straat", "strasse", "gasse", "plein")
 
