@@ -1602,6 +1602,7 @@ _FIELD_WIDTHS = (20, 25, 30, 35, 40)
 
 _GROUP_WORDS = ("Group", "Holdings", "Industries", "Corporation", "Enterprises")
 _GROUP_JOINS = (" - ", " ", " ", ": ", " / ")
+_OPERATOR_WORDS = (*_GROUP_WORDS, "International", "Association", "Society", "Services", "Trust")
 
 
 def group_prefix(name: str, rng: random.Random) -> str:
@@ -1610,7 +1611,13 @@ def group_prefix(name: str, rng: random.Random) -> str:
     As in "Hirdaramani Mercury", "MAS Active - Linea Intimo", "Chicago Commons Association - Paulo Freire".
     """
     group = _brand(rng, LATIN_SYL, 2, 3)
-    if rng.random() < 0.4:
+    r = rng.random()
+    if r < 0.3:
+        # A longer operator name: "Crystal International Group", "Easter Seals Society of Metropolitan Chicago".
+        group = f"{group} {_brand(rng, LATIN_SYL, 2, 3)} {_pick(rng, _OPERATOR_WORDS)}"
+        if rng.random() < 0.4:
+            group = f"{group} of {_brand(rng, LATIN_SYL, 2, 3)}"
+    elif r < 0.6:
         group = f"{group} {_pick(rng, _GROUP_WORDS)}"
     if rng.random() < 0.3:
         group = group.upper()
