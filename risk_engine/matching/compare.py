@@ -514,6 +514,13 @@ def _agreeing(address: np.ndarray) -> np.ndarray:
     return np.clip((address - _ADDRESS_AGREES_FROM) / (np.float32(1.0) - _ADDRESS_AGREES_FROM), 0.0, 1.0)
 
 
+_SHORT_WORD_CHARS = 10  # a one-word key this long or shorter is a one-word name, not glued words
+
+
+def _one_short_word(key: str) -> bool:
+    return " " not in key and len(key) <= _SHORT_WORD_CHARS
+
+
 def _numbers_conflict(a: str, b: str) -> bool:
     """Both space-joined number lists are non-empty and each has a number the other lacks.
 
@@ -633,7 +640,12 @@ def _compare_pairs(
     f["name_gram_cosine"] = _row_dot(vectors.left_grams, vectors.right_grams, li, ri)
     f["rare_token_overlap"] = _row_dot(vectors.left_tokens, vectors.right_tokens, li, ri)
     f["phonetic_similarity"] = phonetic
-    f["single_token_name"] = _flags([" " not in x or " " not in y for x, y in zip(lk, rk, strict=True)])
+    # A name of one short word ("Felix", "Desi"): a long one-word key is mostly words glued together
+    # ("jinnatknitwearsltd"), which is how the generated training pairs meet one-word keys, and which
+    # taught the model to trust one-word names.
+    f["single_token_name"] = _flags(
+        [_one_short_word(x) or _one_short_word(y) for x, y in zip(lk, rk, strict=True)]
+    )
     # The same words after normalisation (legal form, case, punctuation, order aside), a descriptive
     # word's singular and plural counted as one ("Storage Technology" / "Storage Technologies").
     same_key = [bool(x) and x == y for x, y in zip(lk, rk, strict=True)]

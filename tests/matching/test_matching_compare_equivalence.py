@@ -166,7 +166,12 @@ def reference_compare_pairs(
         fuzz.ratio, _ref_gather(left.phonetic, li), _ref_gather(right.phonetic, ri)
     )
     f["single_token_name"] = np.fromiter(
-        (x.count(" ") == 0 or y.count(" ") == 0 for x, y in zip(lk, rk, strict=True)), dtype=bool, count=n
+        (
+            (x.count(" ") == 0 and len(x) <= 10) or (y.count(" ") == 0 and len(y) <= 10)
+            for x, y in zip(lk, rk, strict=True)
+        ),
+        dtype=bool,
+        count=n,
     ).astype(np.float32)
     # Per pair: the keys agree once every descriptive word is in one number (no ratio prefilter here).
     f["same_name_key"] = np.fromiter(
