@@ -291,6 +291,7 @@ class NormalisedName:
     branch: str = ""  # trailing branch/plant marker removed from ``core`` ("dongguan branch", "plant 2")
     truncated: bool = False
     qualifier: str = ""  # what followed the legal form after a comma ("hertogenbosch nl"), not in ``core``
+    address_tail: str = ""  # the qualifier when it is a street address run on after the legal form
     # ``core`` as written, spaces removed, when contractions were written out ("mandvintlmanufacturing");
     # "" otherwise. A name whose letters fell apart is glued as written, so it is compared with this.
     written: str = ""
@@ -829,8 +830,8 @@ def _address_after_form(name: str, vocab: _LegalVocabulary) -> tuple[str, str] |
     return None
 
 
-def _split_qualifier(name: str, vocab: _LegalVocabulary) -> tuple[str, str]:
-    """Split "AMP-Holland B.V., Hertogenbosch, NL" into the name and what follows its legal form.
+def _split_qualifier(name: str, vocab: _LegalVocabulary) -> tuple[str, str, bool]:
+    """Split "AMP-Holland B.V., Hertogenbosch, NL" into the name, what follows its legal form, and whether that is a street address.
 
     Registers often append a seat, a location, a country code or the company's acronym after the
     legal form: after a comma ("..., Hertogenbosch, NL"; also after a form written first, "N.V.
@@ -844,8 +845,8 @@ def _split_qualifier(name: str, vocab: _LegalVocabulary) -> tuple[str, str]:
     for rule in (_seat_after_comma, _seat_in_brackets, _seat_after_preposition, _address_after_form):
         found = rule(name, vocab)
         if found is not None:
-            return found
-    return name, ""
+            return found[0], found[1], rule is _address_after_form
+    return name, "", False
 
 
 _MAX_FRAGMENT = 3
@@ -1041,7 +1042,7 @@ def normalise_name(name: str | None) -> NormalisedName:
     original = name or ""
     truncated = len(original) > MAX_NAME_CHARS
     vocab = legal_vocabulary()
-    head, qualifier = _split_qualifier(original[:MAX_NAME_CHARS], vocab)
+    head, qualifier, is_address = _split_qualifier(original[:MAX_NAME_CHARS], vocab)
     cleaned = clean_text(head)
     raw = _tokens_with_script(cleaned)
     toks = _split_glued_markers(_join_split_form_words(raw, vocab), vocab)
@@ -1080,6 +1081,7 @@ def normalise_name(name: str | None) -> NormalisedName:
         branch=branch,
         truncated=truncated,
         qualifier=qualifier,
+        address_tail=qualifier if is_address else "",
         written="".join(written) if core_tokens != written else "",
     )
 

@@ -128,8 +128,10 @@ def _normalise_chunk(args: tuple[list[str], list[str | None]]) -> _Normalised:
     trunc: list[bool] = []
     branch: list[str] = []
     written: list[str] = []
+    tails: list[str] = []
     for name in names:
         nn = normalise_name(name)
+        tails.append(nn.address_tail)
         core.append(nn.core)
         key.append(nn.key)
         phon.append(nn.phonetic)
@@ -141,7 +143,12 @@ def _normalise_chunk(args: tuple[list[str], list[str | None]]) -> _Normalised:
         trunc.append(nn.truncated)
         branch.append(nn.branch)
         written.append(nn.written)
-    address = [address_key(normalise_address(a)) for a in addresses]
+    # A record without an address takes the street address its name ran on into, if any ("Huali
+    # Garments Co., Ltd. No. 5 Xinhe Road, Dongguan"): a shipper field that holds both.
+    address = [
+        address_key(normalise_address(a if a and a.strip() else tail))
+        for a, tail in zip(addresses, tails, strict=True)
+    ]
     # Numbers without leading zeros ("07" is house 7).
     address_numbers = [
         " ".join(sorted({t.lstrip("0") or "0" for t in a.split(" ") if t.isdigit()})) for a in address

@@ -489,3 +489,35 @@ def test_a_name_without_an_address_carries_its_own_term() -> None:
     assert row["bare"]["feat_name_without_address"] == row["bare"]["feat_name_compact_ratio"] > 0.85
     assert row["addressed"]["feat_name_without_address"] == 0
     assert row["bare"]["contrib_name_without_address"] > 0
+
+
+def test_a_name_with_its_street_address_run_on_lends_it_to_a_record_without_one() -> None:
+    # A shipper field holding name and street: the street is not name words, and a record without an
+    # address column uses it as its address; a record with an address keeps its own.
+    ref = pl.DataFrame(
+        {
+            "id": ["r1"],
+            "name": ["Huali Garments Co., Ltd."],
+            "country": ["CN"],
+            "address": ["No. 5 Xinhe Road, Humen Town, Dongguan"],
+        }
+    )
+    index = EntityIndex.build(ref)
+    q = pl.DataFrame(
+        {
+            "id": ["run_on", "own_address", "plain"],
+            "name": [
+                "Huali Garments Co., Ltd. No. 5 Xinhe Road, Dongguan",
+                "Huali Garments Co., Ltd. No. 5 Xinhe Road, Dongguan",
+                "Huali Garments Co., Ltd.",
+            ],
+            "country": ["CN"] * 3,
+            "address": [None, "Room 2101, Tower B, Shenzhen", None],
+        }
+    )
+    row = {r["left_id"]: r for r in index.link(q, min_probability=0.0).iter_rows(named=True)}
+    assert row["run_on"]["feat_same_name_key"] == 1  # the street left the name
+    assert row["run_on"]["feat_address_missing"] == 0 and row["run_on"]["feat_address_similarity"] > 0.9
+    assert row["own_address"]["feat_address_similarity"] < 0.6  # its own address column wins
+    assert row["plain"]["feat_address_missing"] == 1
+    assert row["run_on"]["probability"] > row["plain"]["probability"]

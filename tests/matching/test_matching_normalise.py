@@ -470,7 +470,8 @@ def test_an_address_run_on_after_the_legal_form_is_not_part_of_the_name() -> Non
         ("ABC TEXTILE CO LTD 12 MAIN STREET", "abc textile", "12 main street"),
     ):
         n = normalise_name(name)
-        assert (n.core, n.qualifier) == (core, qualifier), name
+        assert (n.core, n.qualifier, n.address_tail) == (core, qualifier, qualifier), name
+    assert normalise_name("AMP-Holland B.V., Hertogenbosch, NL").address_tail == ""  # a seat, not a street
     # Plant and unit words, plant names with a number, and numbers in brackets stay the name's.
     for name in (
         "Thai Garment Export Co. Ltd. Factory 2 4",
