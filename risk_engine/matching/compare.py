@@ -202,11 +202,36 @@ def _row_dot_direct(a: sp.csr_matrix, b: sp.csr_matrix, li: np.ndarray, ri: np.n
     return np.clip(out, 0.0, 1.0).astype(np.float32)
 
 
+_VOWELS = frozenset("aeiou")
+
+
+def _contraction_or_plural(short: str, long_: str) -> bool:
+    """``short`` is ``long_`` contracted or in the singular where a ratio cannot tell.
+
+    A contraction keeps the first and last letter and some letters between, in order, with at most one
+    vowel and at most half the length ("spg" / "spinning", "mfg" / "manufacturing", "dept" /
+    "department", "bros" / "brothers"); an English plural in "-ies" ("fishery" / "fisheries", 0.75 by
+    ratio).
+    """
+    ls = len(short)
+    if ls < 3 or short[0] != long_[0] or short.isdigit():
+        return False
+    if short[-1] == "y" and long_ == short[:-1] + "ies":
+        return True
+    return (
+        short[-1] == long_[-1]
+        and 2 * ls <= len(long_)
+        and sum(ch in _VOWELS for ch in short) <= 1
+        and _subsequence(short, long_)
+    )
+
+
 def _agrees_with_any(t: str, others: list[str]) -> bool:
     """Whether ``t`` is one of ``others`` written differently: a typo, a plural, an abbreviation.
 
     Two words agree when the shorter (the first on equal length) has 3+ characters, is not a number
-    and starts the longer one, or when both have 4+ characters and ``fuzz.ratio`` >= 80. The ratio is
+    and starts the longer one or is its contraction or "-y" singular (``_contraction_or_plural``),
+    or when both have 4+ characters and ``fuzz.ratio`` >= 80. The ratio is
     200 * LCS / (lt + lo) <= 200 * min / (lt + lo): when 5 * min < 2 * (lt + lo) it is below 80 by at
     least 40 / (lt + lo), far beyond rounding, so the call is skipped without changing a decision.
     """
@@ -215,6 +240,8 @@ def _agrees_with_any(t: str, others: list[str]) -> bool:
         lo = len(o)
         short, long_, ls = (t, o, lt) if lt <= lo else (o, t, lo)
         if ls >= 3 and long_.startswith(short) and not short.isdigit():
+            return True
+        if _contraction_or_plural(short, long_):
             return True
         if ls >= 4 and 5 * ls >= 2 * (lt + lo) and fuzz.ratio(t, o) >= 80:
             return True
@@ -414,6 +441,14 @@ def _alignment_arrays(lk: list[str], rk: list[str], close: np.ndarray) -> tuple[
         if agree.any():
             at = np.flatnonzero(agree)
             agree[at] = ~_mask([words[i].isdigit() for i in short_id[at].tolist()])
+        rest = cand[~agree[cand]]  # contractions and "-ies" plurals start with the same letter too
+        if len(rest):
+            agree[rest] = _mask(
+                [
+                    _contraction_or_plural(words[x], words[y])
+                    for x, y in zip(short_id[rest].tolist(), long_id[rest].tolist(), strict=True)
+                ]
+            )
         need = np.flatnonzero(~agree & (ls_ >= 4) & (5 * ls_ >= 2 * (lt + lo)))  # see _agrees_with_any
         if len(need):
             ratio = cpdist(

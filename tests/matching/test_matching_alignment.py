@@ -128,3 +128,25 @@ def test_group_prefix_and_same_site_addresses() -> None:
         assert any(fuzz.partial_ratio(w, same.lower()) >= 80 for w in ("shuangbao", "wuyi", "jinhua"))
     # Without same_site a share of addresses goes missing, as lists leave them out.
     assert any(synth.perturb_address(address, rng) is None for _ in range(50))
+
+
+def test_contractions_and_ies_plurals_are_spellings_not_substitutions() -> None:
+    # A contraction keeps first and last letter, letters in order, at most one vowel, at most half the
+    # length; "-y" / "-ies" is a plural. Neither is another word; a short word that merely shares the
+    # first and last letter with a vowel-rich rest is.
+    pairs = [
+        ("Sri Velan Spg Mills Pvt. Ltd.", "Sri Velan Spinning Mills Pvt. Ltd."),
+        ("Yung Fa Fishery Co., Ltd.", "Yung Fa Fisheries Co., Ltd."),
+        ("Kumar Bros Textiles", "Kumar Brothers Textiles"),
+        ("Kumar Silk Textiles", "Kumar Stock Textiles"),  # more than half the length: another word
+        ("Velan Spring Mills", "Velan Spinning Mills"),  # "spring" has two vowels: another word
+    ]
+    sub, share = _align(pairs)
+    assert sub == [0.0, 0.0, 0.0, 1.0, 1.0]
+    assert share[:3] == [0.0, 0.0, 0.0]
+    # The loop used for a few pairs and the arrays used for many agree.
+    many_sub, many_share = token_alignment(
+        [name_key(a) for a, _ in pairs] * 20, [name_key(b) for _, b in pairs] * 20, np.full(100, True)
+    )
+    assert [round(float(x), 3) for x in many_sub[:5]] == sub
+    assert [round(float(x), 3) for x in many_share[:5]] == share

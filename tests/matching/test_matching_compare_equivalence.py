@@ -69,7 +69,22 @@ def _ref_tokens_agree(a: str, b: str) -> bool:
     if len(a) >= 4 and len(b) >= 4 and fuzz.ratio(a, b) >= 80:
         return True
     short, long_ = (a, b) if len(a) <= len(b) else (b, a)
-    return len(short) >= 3 and long_.startswith(short) and not short.isdigit()
+    if len(short) < 3 or short.isdigit():
+        return False
+    if long_.startswith(short):
+        return True
+    # A contraction (first and last letter kept, letters in order, at most one vowel, at most half the
+    # length) or a "-y" / "-ies" plural.
+    if short[0] == long_[0] and short.endswith("y") and long_ == short[:-1] + "ies":
+        return True
+    letters = iter(long_)
+    return (
+        short[0] == long_[0]
+        and short[-1] == long_[-1]
+        and 2 * len(short) <= len(long_)
+        and sum(ch in "aeiou" for ch in short) <= 1
+        and all(ch in letters for ch in short)
+    )
 
 
 def _ref_glued(t: str, words: list[str]) -> bool:
