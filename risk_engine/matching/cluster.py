@@ -3,7 +3,8 @@
 Greedy constrained merging: pairs at or above the match threshold are taken best first; two clusters
 merge only when no pair across them is a remembered rejection (cannot-link) and almost no pair across
 them is "clearly different" (model probability below ``separation``): none when there are fewer than
-1 / ``tolerance`` cross pairs, at most that share of them otherwise. So A~B and B~C do not merge A and
+1 / ``tolerance`` cross pairs, at most that share of them otherwise; a low pair whose names are
+spellings of each other (``spellings_of_each_other``) is not clearly different. So A~B and B~C do not merge A and
 C when A and C clearly differ, while two large clusters of one name's spellings (hundreds of records
 from one shipper, typos on both sides) are not kept apart by the one pair of their worst typos. Confirmed pairs (must-link) are merged first, whatever the model says; a
 rejection inside a group of confirmations is a contradiction and raises an error naming both ids.
@@ -15,15 +16,22 @@ from collections.abc import Callable
 
 import numpy as np
 import polars as pl
+from rapidfuzz import fuzz
 
 from risk_engine.errors import InputError
 from risk_engine.matching.compare import PairVectors
 from risk_engine.matching.decisions import normalise_decisions
 from risk_engine.matching.index import EntityIndex, ScoredPairs, score_pairs
 from risk_engine.matching.model import MatchModel, load_model
+from risk_engine.matching.records import PreparedRecords
 
 PairScorer = Callable[[np.ndarray, np.ndarray], np.ndarray]
+PairTest = Callable[[np.ndarray, np.ndarray], np.ndarray]
 DEFAULT_SEPARATION = 0.5
+# Names this alike (``fuzz.ratio`` of the space-free cores, numbers and branch equal) are spellings of each
+# other, never "clearly different" for the clustering (``spellings_of_each_other``); the word alignment's
+# spelling cut. None: the model's probability alone decides.
+DEFAULT_SPELLING: float | None = 0.8
 DEFAULT_TOLERANCE = 0.1  # share of clearly different cross pairs a merge of large clusters may carry
 MAX_CROSS_PAIRS = 20_000  # larger merges are checked on their known pairs only
 
@@ -63,6 +71,7 @@ def cluster_pairs(
     separation: float = DEFAULT_SEPARATION,
     tolerance: float = DEFAULT_TOLERANCE,
     ids: list[str] | None = None,
+    alike: PairTest | None = None,
 ) -> np.ndarray:
     """Cluster label (position of a representative) per record; see the module docstring."""
     cl = _Clusters(n)
@@ -91,7 +100,7 @@ def cluster_pairs(
         ma, mb = cl.members[ra], cl.members[rb]
         if cannot and any((min(x, y), max(x, y)) in cannot for x in ma for y in mb):
             continue
-        if len(ma) * len(mb) > 1 and not _separable_ok(ma, mb, known, scorer, separation, tolerance):
+        if len(ma) * len(mb) > 1 and not _separable_ok(ma, mb, known, scorer, separation, tolerance, alike):
             continue
         cl.union(ra, rb)
     return np.asarray([cl.find(i) for i in range(n)], dtype=np.int64)
@@ -104,10 +113,12 @@ def _separable_ok(
     scorer: PairScorer,
     separation: float,
     tolerance: float,
+    alike: PairTest | None = None,
 ) -> bool:
     """True when at most ``tolerance`` of the pairs across the two clusters are clearly different.
 
-    With fewer than 1 / ``tolerance`` pairs across, that is none.
+    With fewer than 1 / ``tolerance`` pairs across, that is none. A pair scored below ``separation``
+    is not clearly different when ``alike`` says the two names are spellings of each other.
     """
     cross = [(min(x, y), max(x, y)) for x in ma for y in mb]
     unknown = [c for c in cross if c not in known]
@@ -116,8 +127,13 @@ def _separable_ok(
         b = np.asarray([c[1] for c in unknown], dtype=np.int64)
         for c, p in zip(unknown, scorer(a, b).tolist(), strict=True):
             known[c] = p
-    different = sum(1 for c in cross if known.get(c, 1.0) < separation)
-    return different <= tolerance * len(cross)
+    low = [c for c in cross if known.get(c, 1.0) < separation]
+    if low and alike is not None:
+        same = alike(
+            np.asarray([c[0] for c in low], dtype=np.int64), np.asarray([c[1] for c in low], dtype=np.int64)
+        )
+        low = [c for c, s in zip(low, same.tolist(), strict=True) if not s]
+    return len(low) <= tolerance * len(cross)
 
 
 def dedupe_with_pairs(
@@ -128,6 +144,7 @@ def dedupe_with_pairs(
     separation: float = DEFAULT_SEPARATION,
     tolerance: float = DEFAULT_TOLERANCE,
     progress: bool = False,
+    spelling: float | None = DEFAULT_SPELLING,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Cluster one table: (clusters ``id, cluster_id, probability``, pairs as in ``EntityIndex.link``)."""
     index = EntityIndex.build(frame, model=model or load_model())
@@ -146,7 +163,13 @@ def dedupe_with_pairs(
         scored = scored.take(np.sort(first))
         scored.li, scored.ri = np.minimum(scored.li, scored.ri), np.maximum(scored.li, scored.ri)
     return cluster_scored(
-        index, scored, decisions=decisions, separation=separation, tolerance=tolerance, vectors=vectors
+        index,
+        scored,
+        decisions=decisions,
+        separation=separation,
+        tolerance=tolerance,
+        vectors=vectors,
+        spelling=spelling,
     )
 
 
@@ -158,6 +181,7 @@ def cluster_scored(
     separation: float = DEFAULT_SEPARATION,
     tolerance: float = DEFAULT_TOLERANCE,
     vectors: PairVectors | None = None,
+    spelling: float | None = DEFAULT_SPELLING,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Clusters and pairs of one table from its scored pairs (each unordered pair once, ``li < ri``).
 
@@ -195,6 +219,7 @@ def cluster_scored(
         separation=separation,
         tolerance=tolerance,
         ids=rec.ids,
+        alike=None if spelling is None else spellings_of_each_other(rec, spelling),
     )
     # Cluster id: the smallest member id, so it is stable while membership is.
     lab = pl.DataFrame({"id": rec.ids, "label": labels})
@@ -213,6 +238,31 @@ def cluster_scored(
     )
     pairs = index.to_frame(rec, scored)
     return clusters, pairs
+
+
+def spellings_of_each_other(rec: PreparedRecords, min_ratio: float) -> PairTest:
+    """Pairs whose names are spellings of each other (a test over pairs of record positions).
+
+    Spellings: the same numbers and branch marker, and a ``fuzz.ratio`` of the space-free core names of
+    at least ``min_ratio``.
+
+    Two typo'd copies of one name ("SHHARE SHOES" / "SHAER SHOES", each a typo of "SHARE SHOES") can score
+    near 0 against each other, since each has a word the other lacks; they are not *clearly* different
+    names, and must not keep a cluster of one name's spellings apart. Sister plants ("No. 1" / "No. 2")
+    and named branches stay clearly different.
+    """
+    compact = [c.replace(" ", "") for c in rec.core]
+
+    def alike(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(a), dtype=bool)
+        for k, (x, y) in enumerate(zip(a.tolist(), b.tolist(), strict=True)):
+            if rec.numbers[x] != rec.numbers[y] or rec.branch[x] != rec.branch[y]:
+                continue
+            if compact[x] and compact[y] and fuzz.ratio(compact[x], compact[y]) >= 100 * min_ratio:
+                out[k] = True
+        return out
+
+    return alike
 
 
 def mark_same_cluster(pairs: pl.DataFrame, clusters: pl.DataFrame) -> pl.DataFrame:

@@ -143,3 +143,46 @@ def test_mark_same_cluster_tells_resolved_pairs_from_the_review_queue() -> None:
     out = mark_same_cluster(pairs, clusters)
     assert out["same_cluster"].to_list() == [True, False, False, False]  # an unknown id is no cluster
     assert out.columns == [*pairs.columns, "same_cluster"]
+
+
+def test_a_low_pair_of_spellings_is_not_clearly_different() -> None:
+    # A~B 0.95, B~C 0.93, A vs C 0.02: with ``alike`` saying A and C are spellings of each other the
+    # chain merges; without it, or when they are not spellings, it does not.
+    li, ri, p = np.array([0, 1]), np.array([1, 2]), np.array([0.95, 0.93])
+
+    def spellings(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.asarray([{x, y} == {0, 2} for x, y in zip(a.tolist(), b.tolist(), strict=True)])
+
+    def nothing(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.zeros(len(a), dtype=bool)
+
+    scorer = _scorer({(0, 2): 0.02})
+    assert len(set(cluster_pairs(3, li, ri, p, scorer=scorer, match_threshold=0.9, alike=spellings))) == 1
+    assert len(set(cluster_pairs(3, li, ri, p, scorer=scorer, match_threshold=0.9, alike=nothing))) == 2
+    assert len(set(cluster_pairs(3, li, ri, p, scorer=scorer, match_threshold=0.9))) == 2
+
+
+def test_dedupe_joins_two_typos_of_one_name_but_not_sister_plants() -> None:
+    import polars as pl
+
+    from risk_engine.matching.cluster import dedupe_with_pairs
+
+    # "SHHARE SHOES" and "SHAER SHOES" score near 0 against each other (each has a word the other
+    # lacks) but are both one typo from "SHARE SHOES": spellings of one name, one cluster. Two sister
+    # plants of another company differ by their number only and stay apart whatever their parent does.
+    names = ["SHARE SHOES", "SHHARE SHOES", "SHAER SHOES"]
+    names += ["Sunrise Knitwear Co., Ltd.", "Sunrise Knitwear Co., Ltd. No. 1 Factory"]
+    names += ["Sunrise Knitwear Co., Ltd. No. 2 Factory"]
+    frame = pl.DataFrame({"id": [f"r{i}" for i in range(len(names))], "name": names, "country": ["CN"] * 6})
+    clusters, pairs = dedupe_with_pairs(frame)
+    c = dict(clusters.select("id", "cluster_id").iter_rows())
+    assert c["r0"] == c["r1"] == c["r2"]
+    assert c["r4"] != c["r5"]
+    low = pairs.filter(
+        ((pl.col("left_id") == "r1") & (pl.col("right_id") == "r2"))
+        | ((pl.col("left_id") == "r2") & (pl.col("right_id") == "r1"))
+    )
+    assert low.is_empty() or low["probability"].item() < 0.5  # the pair itself is no match
+    split, _ = dedupe_with_pairs(frame, spelling=None)
+    s = dict(split.select("id", "cluster_id").iter_rows())
+    assert len({s["r0"], s["r1"], s["r2"]}) == 2  # without the spelling test the two typos stay apart
