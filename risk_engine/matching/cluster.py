@@ -243,8 +243,8 @@ def cluster_scored(
 def spellings_of_each_other(rec: PreparedRecords, min_ratio: float) -> PairTest:
     """Pairs whose names are spellings of each other (a test over pairs of record positions).
 
-    Spellings: the same numbers and branch marker, and a ``fuzz.ratio`` of the space-free core names of
-    at least ``min_ratio``.
+    Spellings: the same numbers and branch marker, no conflict of generic legal form or country, and a
+    ``fuzz.ratio`` of the space-free core names of at least ``min_ratio``.
 
     Two typo'd copies of one name ("SHHARE SHOES" / "SHAER SHOES", each a typo of "SHARE SHOES") can score
     near 0 against each other, since each has a word the other lacks; they are not *clearly* different
@@ -258,11 +258,19 @@ def spellings_of_each_other(rec: PreparedRecords, min_ratio: float) -> PairTest:
         for k, (x, y) in enumerate(zip(a.tolist(), b.tolist(), strict=True)):
             if rec.numbers[x] != rec.numbers[y] or rec.branch[x] != rec.branch[y]:
                 continue
+            if _conflict(rec.legal_generic[x], rec.legal_generic[y]) or _conflict(
+                rec.country[x], rec.country[y]
+            ):
+                continue
             if compact[x] and compact[y] and fuzz.ratio(compact[x], compact[y]) >= 100 * min_ratio:
                 out[k] = True
         return out
 
     return alike
+
+
+def _conflict(a: str | None, b: str | None) -> bool:
+    return a is not None and b is not None and a != b
 
 
 def mark_same_cluster(pairs: pl.DataFrame, clusters: pl.DataFrame) -> pl.DataFrame:

@@ -186,3 +186,26 @@ def test_dedupe_joins_two_typos_of_one_name_but_not_sister_plants() -> None:
     split, _ = dedupe_with_pairs(frame, spelling=None)
     s = dict(split.select("id", "cluster_id").iter_rows())
     assert len({s["r0"], s["r1"], s["r2"]}) == 2  # without the spelling test the two typos stay apart
+
+
+def test_spellings_need_the_same_numbers_branch_legal_class_and_country() -> None:
+    import polars as pl
+
+    from risk_engine.matching.cluster import spellings_of_each_other
+    from risk_engine.matching.records import prepare_records
+
+    names = [
+        "SHHARE SHOES Co., Ltd.",  # 0
+        "SHAER SHOES Co., Ltd.",  # 1: a spelling of 0
+        "SHHARE SHOES Joint Stock Company",  # 2: another legal class than 0
+        "SHHARE SHOES Co., Ltd. No. 2 Factory",  # 3: a plant number 0 lacks
+        "SHHARE SHOES Co., Ltd.",  # 4: the same name in another country
+        "Shree Ganga Textiles",  # 5: another name
+    ]
+    countries = ["CN", "CN", "CN", "CN", "VN", "CN"]
+    rec = prepare_records(
+        pl.DataFrame({"id": [str(i) for i in range(6)], "name": names, "country": countries})
+    )
+    alike = spellings_of_each_other(rec, 0.8)
+    got = alike(np.asarray([0, 0, 0, 0, 0]), np.asarray([1, 2, 3, 4, 5])).tolist()
+    assert got == [True, False, False, False, False]
