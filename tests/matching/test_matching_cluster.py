@@ -174,15 +174,10 @@ def test_dedupe_joins_two_typos_of_one_name_but_not_sister_plants() -> None:
     names += ["Sunrise Knitwear Co., Ltd.", "Sunrise Knitwear Co., Ltd. No. 1 Factory"]
     names += ["Sunrise Knitwear Co., Ltd. No. 2 Factory"]
     frame = pl.DataFrame({"id": [f"r{i}" for i in range(len(names))], "name": names, "country": ["CN"] * 6})
-    clusters, pairs = dedupe_with_pairs(frame)
+    clusters, _ = dedupe_with_pairs(frame)
     c = dict(clusters.select("id", "cluster_id").iter_rows())
     assert c["r0"] == c["r1"] == c["r2"]
     assert c["r4"] != c["r5"]
-    low = pairs.filter(
-        ((pl.col("left_id") == "r1") & (pl.col("right_id") == "r2"))
-        | ((pl.col("left_id") == "r2") & (pl.col("right_id") == "r1"))
-    )
-    assert low.is_empty() or low["probability"].item() < 0.5  # the pair itself is no match
     split, _ = dedupe_with_pairs(frame, spelling=None)
     s = dict(split.select("id", "cluster_id").iter_rows())
     assert len({s["r0"], s["r1"], s["r2"]}) == 2  # without the spelling test the two typos stay apart
