@@ -19,7 +19,7 @@ from rapidfuzz.distance import JaroWinkler
 from rapidfuzz.process import cpdist
 
 from risk_engine.matching.identifiers import SCHEMES
-from risk_engine.matching.normalise import folded_key
+from risk_engine.matching.normalise import RESPELL_MIN, folded_key, respelled
 from risk_engine.matching.records import PreparedRecords
 
 FEATURES: tuple[str, ...] = (
@@ -226,12 +226,18 @@ def _contraction_or_plural(short: str, long_: str) -> bool:
     )
 
 
+def _respellings_agree(a: str, b: str) -> bool:
+    """Both words have 6+ characters and agree (``fuzz.ratio`` >= 80) once ``respelled``."""
+    return len(a) >= RESPELL_MIN and len(b) >= RESPELL_MIN and fuzz.ratio(respelled(a), respelled(b)) >= 80
+
+
 def _agrees_with_any(t: str, others: list[str]) -> bool:
     """Whether ``t`` is one of ``others`` written differently: a typo, a plural, an abbreviation.
 
     Two words agree when the shorter (the first on equal length) has 3+ characters, is not a number
     and starts the longer one or is its contraction or "-y" singular (``_contraction_or_plural``),
-    or when both have 4+ characters and ``fuzz.ratio`` >= 80. The ratio is
+    or when both have 4+ characters and ``fuzz.ratio`` >= 80, or when both have 6+ characters and
+    agree so once ``respelled`` (another language's spelling or a transliteration). The ratio is
     200 * LCS / (lt + lo) <= 200 * min / (lt + lo): when 5 * min < 2 * (lt + lo) it is below 80 by at
     least 40 / (lt + lo), far beyond rounding, so the call is skipped without changing a decision.
     """
@@ -244,6 +250,8 @@ def _agrees_with_any(t: str, others: list[str]) -> bool:
         if _contraction_or_plural(short, long_):
             return True
         if ls >= 4 and 5 * ls >= 2 * (lt + lo) and fuzz.ratio(t, o) >= 80:
+            return True
+        if _respellings_agree(t, o):
             return True
     return False
 
@@ -459,6 +467,20 @@ def _alignment_arrays(lk: list[str], rk: list[str], close: np.ndarray) -> tuple[
                 workers=_threads(len(need) // 10),  # short words: threads pay off late
             )
             agree[need] = np.asarray(ratio) >= 80
+        need = np.flatnonzero(~agree & (ls_ >= RESPELL_MIN))
+        if len(need):
+            spelled: dict[int, str] = {}
+            for i in itertools.chain(ut[need].tolist(), uo[need].tolist()):
+                if i not in spelled:
+                    spelled[i] = respelled(words[i])
+            ratio = cpdist(
+                [spelled[i] for i in ut[need].tolist()],
+                [spelled[i] for i in uo[need].tolist()],
+                scorer=fuzz.ratio,
+                dtype=np.float64,
+                workers=_threads(len(need) // 10),
+            )
+            agree[need] = np.asarray(ratio) >= 80
         hit = agree[inv]
         hit_a = np.zeros(len(fa), dtype=bool)
         hit_b = np.zeros(len(fb), dtype=bool)
@@ -556,17 +578,25 @@ def _one_short_word(key: str) -> bool:
     return " " not in key and len(key) <= _SHORT_WORD_CHARS
 
 
+_POSTCODE_DIGITS = 5  # a number this long in an address is a postcode, not a house or plot number
+
+
 def _numbers_conflict(a: str, b: str) -> bool:
     """Both space-joined number lists are non-empty and each has a number the other lacks.
 
     One list inside the other is no conflict (a postcode or floor written on one side only); two
     lists that share the postcode or the sector but not the plot are ("Plot 42, Sector 15 ... 75400" /
-    "Plot 44, Sector 15 ... 75400": another plot of the same zone).
+    "Plot 44, Sector 15 ... 75400": another plot of the same zone). The same house and plot numbers
+    with different postcodes (numbers of 5+ digits) are no conflict either: "No. 7&8 Innwa St ...
+    11037" / "No 7 8 Innwa Street ... 100043" is one site with its postcode mistyped.
     """
     if not a or not b or a == b:
         return False
     sa, sb = set(a.split(" ")), set(b.split(" "))
-    return not (sa <= sb or sb <= sa)
+    if sa <= sb or sb <= sa:
+        return False
+    ha = {x for x in sa if len(x) < _POSTCODE_DIGITS}
+    return not ha or ha != {x for x in sb if len(x) < _POSTCODE_DIGITS}
 
 
 def _both(a: list[str], b: list[str]) -> np.ndarray:

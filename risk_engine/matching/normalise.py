@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-import jellyfish
 import opencc
 from anyascii import anyascii
 
@@ -316,14 +315,34 @@ class NormalisedName:
 
     @property
     def phonetic(self) -> str:
-        """Metaphone of each token, sorted: tolerant of spelling variants."""
+        """The tokens respelled and sorted (``phonetic_key``): tolerant of spelling variants."""
         return phonetic_key(self.tokens)
 
 
+_RESPELL = str.maketrans({"c": "k", "q": "k", "w": "v", "y": "i", "j": "i", "x": "ks"})
+_DOUBLED = re.compile(r"(.)\1+")
+RESPELL_MIN = 6  # shorter words are left alone: pinyin syllables ("chen" / "ken", "shan" / "san") differ so
+
+
+def respelled(word: str) -> str:
+    """``word`` with the letters that romanisations and languages spell differently made one.
+
+    "ph" -> "f"; c, q -> k; x -> ks; w -> v; y, j -> i; "h" after the first letter dropped; doubled
+    letters single. A name written in another language's spelling or transliterated back from another
+    script then reads alike: "tekstil" / "textile" (71 by ratio, 93 respelled), "filips" / "philips",
+    "ehlektroniks" / "electronics", "teknolodzhi" / "technology" (84 respelled).
+    """
+    w = word.replace("ph", "f").translate(_RESPELL)
+    return _DOUBLED.sub(r"\1", w[:1] + w[1:].replace("h", ""))
+
+
 def phonetic_key(tokens: tuple[str, ...] | list[str]) -> str:
-    """Sorted per-token Metaphone codes (digits kept as they are)."""
-    codes = [t if t.isdigit() else (jellyfish.metaphone(t) or t) for t in tokens]
-    return " ".join(sorted(codes))
+    """The tokens ``respelled`` (those of ``RESPELL_MIN``+ characters), sorted, space-joined.
+
+    Words as another language or a transliteration writes them read alike ("atlas tekstil" / "atlas
+    textile"); short words, pinyin syllables among them ("chen" / "ken"), are kept as they are.
+    """
+    return " ".join(sorted(respelled(t) if len(t) >= RESPELL_MIN else t for t in tokens))
 
 
 _BRANCH_WORDS = frozenset({"branch", "plant", "unit", "subsidiary", "office", "works", "site"})

@@ -8,7 +8,7 @@ Two parts, both deterministic for a given seed:
   trade names built from language-specific syllables so the vocabulary is open and collisions are as
   frequent as in real data (many "Huamei" and "Xinxing" companies in different cities and industries).
 - ``perturb(name, rng)``: a variant of a name as another list would write it (legal-form swap,
-  abbreviation, transliteration spacing, typo, token order, dropped token, branch or plant suffix).
+  abbreviation, transliteration spacing, respelling, typo, token order, dropped token, branch or plant suffix).
 """
 
 from __future__ import annotations
@@ -1596,6 +1596,48 @@ def _drop_token(name: str, rng: random.Random) -> str:
     return " ".join(w for j, w in enumerate(words) if j != int(i))
 
 
+# Letters that another language's spelling or a transliteration writes differently (Turkish "Tekstil",
+# Indonesian "Elektronik", "Filips" and "Ehlektroniks" transliterated back from Cyrillic).
+_RESPELLINGS = (
+    ("ph", "f"),
+    ("f", "ph"),  # a doubled "ff" is left alone
+    ("ck", "k"),
+    ("ch", "kh"),
+    ("c", "k"),
+    ("k", "c"),
+    ("x", "ks"),
+    ("ks", "x"),
+    ("y", "i"),
+    ("w", "v"),
+)
+
+
+def _pinyin(word: str) -> bool:
+    """``word`` is pinyin syllables written together ("jinyuan"): already a transliteration."""
+    return word in PINYIN or any(word[:k] in PINYIN and _pinyin(word[k:]) for k in range(1, len(word)))
+
+
+def _respell(name: str, rng: random.Random) -> str:
+    """One word of 6+ letters spelt as another language or a transliteration writes it."""
+    words = name.split()
+    options = [i for i, w in enumerate(words) if len(w) >= 6 and w.isalpha() and not _pinyin(w.lower())]
+    if not options:
+        return name
+    i = options[rng.randrange(len(options))]
+    w = words[i]
+    low = w.lower()
+    rules = [r for r in _RESPELLINGS if r[0] in low[1:]]
+    out = low
+    for a, b in rng.sample(rules, min(len(rules), rng.randint(1, 2))):
+        if a == "f" and "ff" in out:
+            continue
+        out = out[0] + out[1:].replace(a, b)
+    if out == low and low[-1] == "e":
+        out = low[:-1]  # "Textile" -> "Textil"
+    words[i] = out.upper() if w.isupper() else out.capitalize() if w[:1].isupper() else out
+    return " ".join(words)
+
+
 # Widths of the name fields that cut names short: customs and EDI lines (35), older registers (30, 40),
 # narrow spreadsheet or ERP columns (20, 25).
 _FIELD_WIDTHS = (20, 25, 30, 35, 40)
@@ -1727,6 +1769,7 @@ PERTURBATIONS: dict[str, Callable[[str, random.Random], str]] = {
     "field_cut": _field_cut,
     "reorder": _reorder,
     "inflect": _inflect,
+    "respell": _respell,
     "drop_token": _drop_token,
     "branch": _branch,
     "case": _case,

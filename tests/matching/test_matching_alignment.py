@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 from rapidfuzz import fuzz
 
-from risk_engine.matching import synth
+from risk_engine.matching import compare, synth
 from risk_engine.matching.compare import token_alignment
 from risk_engine.matching.index import EntityIndex
 from risk_engine.matching.normalise import name_key
@@ -150,3 +150,35 @@ def test_contractions_and_ies_plurals_are_spellings_not_substitutions() -> None:
     )
     assert [round(float(x), 3) for x in many_sub[:5]] == sub
     assert [round(float(x), 3) for x in many_share[:5]] == share
+
+
+def test_words_respelled_by_another_language_or_a_transliteration_agree() -> None:
+    # "Tekstil" / "Textile" is 71 by ratio: without respelling it is another word, a substitution.
+    assert compare.respelled("textile")[:7] == compare.respelled("tekstil")
+    assert compare.respelled("philips") == compare.respelled("filips")
+    assert compare.respelled("electronics") == compare.respelled("ehlektroniks")
+    sub, share = _align(
+        [
+            ("Atlas Tekstil", "Atlas Textile"),
+            ("Filips Ehlektroniks", "Philips Electronics"),
+            ("Chen Garment", "Ken Garment"),  # pinyin syllables are not respelled (too short)
+            ("Peter Textile", "Potter Textile"),
+        ]
+    )
+    assert sub == [0, 0, 1, 1]
+    assert share[:2] == [0, 0]
+
+
+def test_the_respelling_perturbation_changes_one_long_word_and_never_pinyin() -> None:
+    rng = random.Random(5)
+    names = synth.generate_entities(300, seed=9)["name"].to_list()
+    changed = 0
+    for name in names:
+        out = synth._respell(name, rng)
+        if out == name:
+            continue
+        changed += 1
+        diff = [(a, b) for a, b in zip(name.split(), out.split(), strict=True) if a != b]
+        assert len(diff) == 1 and len(diff[0][0]) >= 6 and not synth._pinyin(diff[0][0].lower())
+        assert _align([(name, out)])[0] == [0]  # the model sees a spelling, not another word
+    assert changed > 50

@@ -65,8 +65,17 @@ def ref_row_dot(a: sp.csr_matrix, b: sp.csr_matrix, li: np.ndarray, ri: np.ndarr
     return np.clip(np.asarray(prod.sum(axis=1)).ravel(), 0.0, 1.0).astype(np.float32)
 
 
+def _ref_respelled(w: str) -> str:
+    w = w.replace("ph", "f")
+    w = "".join({"c": "k", "q": "k", "w": "v", "y": "i", "j": "i", "x": "ks"}.get(ch, ch) for ch in w)
+    w = w[:1] + "".join(ch for ch in w[1:] if ch != "h")
+    return "".join(ch for k, ch in enumerate(w) if k == 0 or w[k - 1] != ch)
+
+
 def _ref_tokens_agree(a: str, b: str) -> bool:
     if len(a) >= 4 and len(b) >= 4 and fuzz.ratio(a, b) >= 80:
+        return True
+    if len(a) >= 6 and len(b) >= 6 and fuzz.ratio(_ref_respelled(a), _ref_respelled(b)) >= 80:
         return True
     short, long_ = (a, b) if len(a) <= len(b) else (b, a)
     if len(short) < 3 or short.isdigit():
@@ -230,6 +239,7 @@ def reference_compare_pairs(
             and bool(x := {w.lstrip("0") or "0" for w in a.split() if w.isdigit()})
             and bool(y := {w.lstrip("0") or "0" for w in b.split() if w.isdigit()})
             and not (x <= y or y <= x)  # each has a number the other lacks
+            and not ({w for w in x if len(w) < 5} == {w for w in y if len(w) < 5} != set())  # postcodes only
             for h, a, b in zip(has_addr.tolist(), la, ra, strict=True)
         ),
         dtype=bool,
@@ -561,6 +571,9 @@ def _adversarial_keys(rng: random.Random, n: int) -> list[str]:
         "textile",
         "textiles",
         "textle",
+        "tekstil",
+        "philips",
+        "filipps",
         "",
         " ",
         "ß",

@@ -521,3 +521,36 @@ def test_a_name_with_its_street_address_run_on_lends_it_to_a_record_without_one(
     assert row["own_address"]["feat_address_similarity"] < 0.6  # its own address column wins
     assert row["plain"]["feat_address_missing"] == 1
     assert row["run_on"]["probability"] > row["plain"]["probability"]
+
+
+def test_a_mistyped_postcode_alone_is_no_number_conflict() -> None:
+    # The same house numbers with different postcodes (5+ digits) are one site with a mistyped
+    # postcode; another house number, or a differing postcode with no house number to agree on, stays
+    # a conflict.
+    ref = pl.DataFrame(
+        {
+            "id": ["r1"],
+            "name": ["Golden Thread Garment Co., Ltd."],
+            "country": ["MM"],
+            "address": ["No. 7&8 Innwa Street, Shwe Pauk Kan Industrial Zone, Yangon 11037"],
+        }
+    )
+    index = EntityIndex.build(ref)
+    q = pl.DataFrame(
+        {
+            "id": ["postcode_typo", "other_house", "postcode_only"],
+            "name": ["Golden Thread Garment Co., Ltd."] * 3,
+            "country": ["MM"] * 3,
+            "address": [
+                "No 7 8 Innwa St, Shwe Pauk Kan Industrial Zone, Yangon 11073",
+                "No 9 Innwa St, Shwe Pauk Kan Industrial Zone, Yangon 11037",
+                "Innwa St, Shwe Pauk Kan Industrial Zone, Yangon 11073",
+            ],
+        }
+    )
+    out = index.link(q, min_probability=0.0)
+    row = {r["left_id"]: r for r in out.iter_rows(named=True)}
+    assert row["postcode_typo"]["feat_address_number_conflict"] == 0
+    assert row["other_house"]["feat_address_number_conflict"] == 1
+    assert row["postcode_only"]["feat_address_number_conflict"] == 1
+    assert row["postcode_typo"]["probability"] > row["other_house"]["probability"]
