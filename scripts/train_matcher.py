@@ -225,7 +225,9 @@ def build_training(n_synth: int, n_queries: int) -> tuple[pl.DataFrame, dict[str
             if rng.random() < 0.6:
                 # A wrong country field leaves the company's own address; a namesake has its own.
                 row["address"] = (
-                    synth.perturb_address(addresses[src], rng) if error else synth.site_address(rng, other)
+                    synth.perturb_address(addresses[src], rng, elsewhere=False)
+                    if error
+                    else synth.site_address(rng, other)
                 )
             else:
                 row["address"] = None

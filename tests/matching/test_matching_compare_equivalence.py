@@ -299,6 +299,9 @@ def reference_compare_pairs(
     )
     f["name_without_address"] = (f["name_compact_ratio"] * f["address_missing"]).astype(np.float32)
     f["address_other_number"] = (f["address_similarity"] * f["address_number_conflict"]).astype(np.float32)
+    f["country_conflict_at_address"] = (
+        f["country_conflict"] * agreeing * (1 - f["address_number_conflict"])
+    ).astype(np.float32)
     return {name: f[name] for name in FEATURES}
 
 

@@ -216,7 +216,8 @@ def test_same_name_at_an_unrelated_address_needs_review() -> None:
     # Another site of a company is its own node in the graph (its location drives its risk): the same
     # name at an unrelated address in the same country is a review, not an automatic merge. The
     # address agreeing or missing, or an identifier in common, still makes a match. A wrong country
-    # field with the address agreeing is no match, but scores well above a namesake abroad.
+    # field with the address agreeing, plot number and all, is a slip in the country field: a match, far
+    # above a namesake abroad at an address of its own.
     ref = pl.DataFrame(
         {
             "id": ["r1", "r2"],
@@ -251,7 +252,7 @@ def test_same_name_at_an_unrelated_address_needs_review() -> None:
     assert decision["same_site"] == decision["no_address"] == decision["other_site_lei"] == "match"
     assert prob["same_site"] > prob["no_address"] > prob["other_site"]
     assert prob["wrong_country"] > prob["abroad"] + 0.2
-    assert decision["wrong_country"] != "match" and decision["abroad"] == ""
+    assert decision["wrong_country"] == "match" and decision["abroad"] == ""
 
 
 def test_contractions_match_and_letter_spaced_names_still_meet_them() -> None:
@@ -554,3 +555,38 @@ def test_a_mistyped_postcode_alone_is_no_number_conflict() -> None:
     assert row["other_house"]["feat_address_number_conflict"] == 1
     assert row["postcode_only"]["feat_address_number_conflict"] == 1
     assert row["postcode_typo"]["probability"] > row["other_house"]["probability"]
+
+
+def test_one_address_under_two_country_codes_is_a_country_slip_not_a_namesake() -> None:
+    # The same plot of the same park under JO and IL is a slip in the country field; the same name in
+    # another country at an address of its own is a namesake abroad, another legal entity.
+    ref = pl.DataFrame(
+        {
+            "id": ["r1"],
+            "name": ["Desert Rose Apparel LLC"],
+            "country": ["IL"],
+            "address": ["Plot 675, Wadi Ad Dulayl Industrial Park"],
+        }
+    )
+    index = EntityIndex.build(ref)
+    q = pl.DataFrame(
+        {
+            "id": ["slip", "namesake", "other_plot"],
+            "name": ["Desert Rose Apparel LLC"] * 3,
+            "country": ["JO"] * 3,
+            "address": [
+                "Plot # 675 Wadi Ad Dulayl Industrial Park, Jordan",
+                "22 King Abdullah II Street, Amman",
+                "Plot # 512 Wadi Ad Dulayl Industrial Park, Jordan",
+            ],
+        }
+    )
+    out = index.link(q, min_probability=0.0)
+    row = {r["left_id"]: r for r in out.iter_rows(named=True)}
+    assert row["slip"]["feat_country_conflict"] == 1
+    assert row["slip"]["feat_country_conflict_at_address"] > 0.9
+    assert row["namesake"]["feat_country_conflict_at_address"] == 0
+    assert row["other_plot"]["feat_country_conflict_at_address"] == 0  # another plot number
+    assert row["slip"]["contrib_country_conflict_at_address"] > 0
+    assert row["slip"]["probability"] > 0.7 > row["namesake"]["probability"]
+    assert row["other_plot"]["probability"] < row["slip"]["probability"]
