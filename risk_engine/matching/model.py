@@ -39,6 +39,7 @@ BINARY_FEATURES = frozenset(
         "identifier_agree",
         "identifier_conflict",
         "native_name_conflict",
+        "words_all_aligned",
     }
 )
 MATCH_THRESHOLD = 0.90  # METHODOLOGY §3.1: m >= 0.90 auto-merge

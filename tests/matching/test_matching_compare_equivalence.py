@@ -302,6 +302,13 @@ def reference_compare_pairs(
     f["country_conflict_at_address"] = (
         f["country_conflict"] * agreeing * (1 - f["address_number_conflict"])
     ).astype(np.float32)
+    f["words_all_aligned"] = np.asarray(
+        [
+            bool(a) and bool(b) and s == 0 and k == 0
+            for a, b, s, k in zip(lk, rk, f["unmatched_token_share"], f["same_name_key"], strict=True)
+        ],
+        dtype=np.float32,
+    )
     return {name: f[name] for name in FEATURES}
 
 
