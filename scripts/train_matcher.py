@@ -63,6 +63,7 @@ ABROAD_COUNTRY_ERROR_SHARE = 0.1  # of those, the same entity with a wrong count
 OTHER_SITE_SHARE = 0.4  # of queries naming the company at an unrelated address, another site (own node)
 GROUP_SITE_TO = 0.92  # queries from 0.88 to here: the name after a group's name ("Hirdaramani Mercury")
 GROUP_OTHER_SITE_SHARE = 0.3  # of those, at another address: another site of the group
+SAME_CITY_SHARE = 0.5  # of queries naming the company at an unrelated address (both labels), in its own city
 NEAR_SITE_SHARE = 0.5  # of those other sites, in the company's own park or zone (another plot number)
 PARENT_SITE_ADDRESS = 0.8  # address similarity from which a company and its own plant are one site
 _ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -257,9 +258,12 @@ def build_training(n_synth: int, n_queries: int) -> tuple[pl.DataFrame, dict[str
             # the review band rather than an automatic merge. A match needs the address to agree or
             # be missing, or an identifier (the "variant" queries, the bulk of the positives).
             row["name"] = synth.perturb(names[src], rng, n_ops=rng.choice((0, 1)))
-            row["address"] = synth.perturb_address(synth.site_address(rng, countries[src] or ""), rng) or (
-                synth.site_address(rng, countries[src] or "")
+            elsewhere = (
+                synth.same_city_address(addresses[src], rng)
+                if addresses[src] and rng.random() < SAME_CITY_SHARE
+                else synth.site_address(rng, countries[src] or "")
             )
+            row["address"] = synth.perturb_address(elsewhere, rng, same_site=True)
             source = names[src]
             if rng.random() < OTHER_SITE_SHARE:
                 kind = "other_site"

@@ -1345,6 +1345,9 @@ def _address(rng: random.Random, country: str, parks: dict[str, list[str]]) -> s
     return f"No. {no} {street}, {park}{post}"
 
 
+_CN_CITY_SET = frozenset(CN_CITIES)
+
+
 def site_address(rng: random.Random, country: str) -> str:
     """A fresh address in ``country`` (another site)."""
     return _address(rng, country, {})
@@ -1366,6 +1369,22 @@ def another_plot(address: str, rng: random.Random) -> str:
     if rng.random() < 0.5:
         street = f"{_brand(rng, LATIN_SYL)} {_pick(rng, ('Road', 'Street', 'Avenue', 'Lane'))}"
     return f"{words[0]} {other} {street}, {place}"
+
+
+def same_city_address(address: str, rng: random.Random) -> str:
+    """Another address in the same city: another street, number and park or village, the city kept.
+
+    A company's registered office, a move or another of its sites is often in the city of the first
+    address, which two addresses then share (with the postcode, if any).
+    """
+    head, sep, rest = address.rpartition(", ")
+    if not sep:
+        return address
+    chinese = rest.split(" ")[0] in _CN_CITY_SET
+    street = f"{_cn_trade_name(rng) if chinese else _brand(rng, LATIN_SYL)} {_pick(rng, ('Road', 'Street', 'Avenue', 'Lane'))}"
+    place = _cn_trade_name(rng) if chinese else _brand(rng, LATIN_SYL)
+    kind = _pick(rng, ("Industrial Zone", "Industrial Park", "Village", "Economic Development Zone", "Town"))
+    return f"No. {rng.randint(1, 999)} {street}, {place} {kind}, {rest}"
 
 
 @dataclass(frozen=True)

@@ -200,3 +200,13 @@ def test_words_all_aligned_flags_different_names_whose_every_word_has_a_counterp
     assert flag == {"abbreviated": 1, "respelled": 1, "same": 0, "dropped": 0, "substituted": 0}
     prob = dict(zip(out["left_id"], out["probability"], strict=True))
     assert prob["abbreviated"] > prob["dropped"] and prob["respelled"] > prob["substituted"]
+
+
+def test_same_city_address_keeps_only_the_city() -> None:
+    rng = random.Random(4)
+    for address in synth.generate_entities(50, seed=2)["address"].to_list():
+        other = synth.same_city_address(address, rng)
+        assert other != address
+        assert other.rpartition(", ")[2] == address.rpartition(", ")[2]  # city (and postcode) kept
+        assert other.split(", ")[0] != address.split(", ")[0]  # another number and street
+    assert synth.same_city_address("Plot 7 Main Road", rng) == "Plot 7 Main Road"  # no city to keep
