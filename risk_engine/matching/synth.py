@@ -1377,7 +1377,7 @@ def same_city_address(address: str, rng: random.Random) -> str:
     A company's registered office, a move or another of its sites is often in the city of the first
     address, which two addresses then share (with the postcode, if any).
     """
-    head, sep, rest = address.rpartition(", ")
+    _head, sep, rest = address.rpartition(", ")
     if not sep:
         return address
     chinese = rest.split(" ")[0] in _CN_CITY_SET
