@@ -304,7 +304,8 @@ def token_alignment(lk: list[str], rk: list[str], close: np.ndarray) -> tuple[np
     """Which words of two names find no counterpart in the other.
 
     Returns ``token_substitution`` (both names have a word the other lacks: "Garment" against "Textile",
-    "Canada" against "Oil": another entity of a group, more often than not) and
+    "Canada" against "Oil": another entity of a group, more often than not; a number against a word is
+    none, "Chariessa Fashion 1" / "Chariessa Fashion Sandanski", numbers being ``number_conflict``'s) and
     ``unmatched_token_share`` (unmatched words over all words). A word matches when the other name has
     it, a spelling of it (ratio >= 0.8, plural, abbreviation as a prefix) or two or more of its words
     glued together ("vander" / "van der"); the words a glued word is made of match too
@@ -347,12 +348,13 @@ def _alignment_loop(lk: list[str], rk: list[str], close: np.ndarray) -> tuple[np
         if ua and ub and near:
             ga = [t for t in ua if _glued(t, sb)]
             gb = [o for o in ub if _glued(o, sa)]
-            na = sum(1 for t in ua if not (_agrees_with_any(t, ub) or t in ga or _inside(t, gb)))
-            nb = sum(1 for o in ub if not (_agrees_with_any(o, ua) or o in gb or _inside(o, ga)))
+            ma = [t for t in ua if not (_agrees_with_any(t, ub) or t in ga or _inside(t, gb))]
+            mb = [o for o in ub if not (_agrees_with_any(o, ua) or o in gb or _inside(o, ga))]
         else:
-            na, nb = len(ua), len(ub)
-        sub[k] = float(na > 0 and nb > 0)
-        share[k] = (na + nb) / (len(ta) + len(tb))
+            ma, mb = ua, ub
+        # A number against a word is no substitution: numbers are ``number_conflict``'s evidence.
+        sub[k] = float(any(not t.isdigit() for t in ma) and any(not o.isdigit() for o in mb))
+        share[k] = (len(ma) + len(mb)) / (len(ta) + len(tb))
     return np.asarray(sub, dtype=np.float32), np.asarray(share, dtype=np.float32)
 
 
@@ -437,6 +439,9 @@ def _alignment_arrays(lk: list[str], rk: list[str], close: np.ndarray) -> tuple[
     ub = ~_in_sorted(b_key, a_set)
     na = np.bincount(a_pair[ua], minlength=m)
     nb = np.bincount(b_pair[ub], minlength=m)
+    digit = _mask([w.isdigit() for w in words])
+    wa = np.bincount(a_pair[ua & ~digit[a_id]], minlength=m)  # unmatched words that are not numbers
+    wb = np.bincount(b_pair[ub & ~digit[b_id]], minlength=m)
     fuzzy = close[pairs].astype(bool) & (na > 0) & (nb > 0)
     if fuzzy.any():
         fa = np.flatnonzero(ua & fuzzy[a_pair])  # entries of unmatched words in pairs that get the fuzzy pass
@@ -509,7 +514,9 @@ def _alignment_arrays(lk: list[str], rk: list[str], close: np.ndarray) -> tuple[
         rest_b = rest_b[~_inside_entries(rest_b, b_pair, b_id, fa[glued_a], a_pair, a_id, words)]
         na = np.where(fuzzy, np.bincount(a_pair[rest_a], minlength=m), na)
         nb = np.where(fuzzy, np.bincount(b_pair[rest_b], minlength=m), nb)
-    sub[pairs] = ((na > 0) & (nb > 0)).astype(np.float32)
+        wa = np.where(fuzzy, np.bincount(a_pair[rest_a[~digit[a_id[rest_a]]]], minlength=m), wa)
+        wb = np.where(fuzzy, np.bincount(b_pair[rest_b[~digit[b_id[rest_b]]]], minlength=m), wb)
+    sub[pairs] = ((wa > 0) & (wb > 0)).astype(np.float32)
     share[pairs] = ((na + nb) / (len_a + len_b)).astype(np.float32)
     return sub, share
 

@@ -210,3 +210,17 @@ def test_same_city_address_keeps_only_the_city() -> None:
         assert other.rpartition(", ")[2] == address.rpartition(", ")[2]  # city (and postcode) kept
         assert other.split(", ")[0] != address.split(", ")[0]  # another number and street
     assert synth.same_city_address("Plot 7 Main Road", rng) == "Plot 7 Main Road"  # no city to keep
+
+
+def test_a_number_against_a_word_is_no_substitution() -> None:
+    # Numbers are number_conflict's evidence; a plant number on one side and a place on the other is
+    # one unmatched word each, no word replaced by another.
+    sub, share = _align(
+        [
+            ("Chariessa Fashion 1", "Chariessa Fashion Sandanski"),
+            ("Huamei Garment 1", "Huamei Textile 1"),
+            ("Huamei Garment 1", "Huamei Garment 2"),
+        ]
+    )
+    assert sub == [0, 1, 0]
+    assert share[0] == share[2] == round(2 / 6, 3)

@@ -107,17 +107,19 @@ def _ref_glued(t: str, words: list[str]) -> bool:
     return any(len(s) >= 2 and len(set(s)) > 1 for s in splits(0))
 
 
-def _ref_unmatched(mine: list[str], other: list[str], my_words: list[str], other_words: list[str]) -> int:
+def _ref_unmatched(
+    mine: list[str], other: list[str], my_words: list[str], other_words: list[str]
+) -> list[str]:
     # A word matches: it agrees with an unmatched word of the other name, it is the other name's
     # words glued together, or it lies inside an unmatched word of the other name glued from mine.
     glued_other = [o for o in other if _ref_glued(o, my_words)]
-    missing = 0
+    missing = []
     for t in mine:
         if _ref_glued(t, other_words) or any(_ref_tokens_agree(t, o) for o in other):
             continue
         if any(t in g for g in glued_other):
             continue
-        missing += 1
+        missing.append(t)
     return missing
 
 
@@ -134,10 +136,12 @@ def ref_token_alignment(lk: list[str], rk: list[str], close: np.ndarray) -> tupl
         ua = [t for t in ta if t not in sb]
         ub = [t for t in tb if t not in sa]
         if ua and ub and close[k]:
-            na, nb = _ref_unmatched(ua, ub, ta, tb), _ref_unmatched(ub, ua, tb, ta)
+            ma, mb = _ref_unmatched(ua, ub, ta, tb), _ref_unmatched(ub, ua, tb, ta)
         else:
-            na, nb = len(ua), len(ub)
-        sub[k] = float(na > 0 and nb > 0)
+            ma, mb = ua, ub
+        na, nb = len(ma), len(mb)
+        # Unmatched words that are not numbers, on both sides.
+        sub[k] = float(any(not t.isdigit() for t in ma) and any(not t.isdigit() for t in mb))
         share[k] = (na + nb) / (len(ta) + len(tb))
     return sub, share
 
