@@ -837,11 +837,13 @@ def _compare_pairs(
     f["country_conflict_at_address"] = (
         f["country_conflict"] * _agreeing(f["address_similarity"]) * (1 - f["address_number_conflict"])
     ).astype(np.float32)
-    # Different keys whose every word has a counterpart in the other name (a spelling, a plural, an
-    # abbreviation, a respelling, words glued together): "Schlumberger Tech" / "Schlumberger Technology"
-    # reads 0.85 by ratio, as two names one word apart do. A dropped or substituted word leaves one
-    # unmatched.
-    f["words_all_aligned"] = (named & (f["same_name_key"] == 0) & (f["unmatched_token_share"] == 0)).astype(
-        np.float32
-    )
+    # Different keys of two or more words each whose every word has a counterpart in the other name (a
+    # spelling, a plural, an abbreviation, a respelling, words glued together): "Schlumberger Tech" /
+    # "Schlumberger Technology" reads 0.85 by ratio, as two names one word apart do. A dropped or
+    # substituted word leaves one unmatched. For one-word names the word's agreement is all the ratios
+    # measure already ("Desi" / "Desir").
+    several = _mask([" " in x and " " in y for x, y in zip(lk, rk, strict=True)])
+    f["words_all_aligned"] = (
+        named & several & (f["same_name_key"] == 0) & (f["unmatched_token_share"] == 0)
+    ).astype(np.float32)
     return {name: f[name] for name in FEATURES}

@@ -185,7 +185,9 @@ def test_the_respelling_perturbation_changes_one_long_word_and_never_pinyin() ->
 
 
 def test_words_all_aligned_flags_different_names_whose_every_word_has_a_counterpart() -> None:
-    ref = pl.DataFrame({"id": ["r1", "r2"], "name": ["Hunter Douglas Industries B.V.", "Atlas Textile Ltd"]})
+    ref = pl.DataFrame(
+        {"id": ["r1", "r2", "r3"], "name": ["Hunter Douglas Industries B.V.", "Atlas Textile Ltd", "Desir"]}
+    )
     index = EntityIndex.build(ref)
     pairs = {
         "abbreviated": ("Hunter Douglas Ind BV", "r1"),
@@ -193,11 +195,19 @@ def test_words_all_aligned_flags_different_names_whose_every_word_has_a_counterp
         "same": ("HUNTER DOUGLAS INDUSTRIES BV", "r1"),
         "dropped": ("Hunter Industries B.V.", "r1"),
         "substituted": ("Atlas Garment Ltd", "r2"),
+        "one_word": ("Desi", "r3"),  # a one-word name: the ratios say all there is
     }
     q = pl.DataFrame({"id": list(pairs), "name": [n for n, _ in pairs.values()]})
     out = index.score(q, [(k, r) for k, (_, r) in pairs.items()])
     flag = dict(zip(out["left_id"], out["feat_words_all_aligned"], strict=True))
-    assert flag == {"abbreviated": 1, "respelled": 1, "same": 0, "dropped": 0, "substituted": 0}
+    assert flag == {
+        "abbreviated": 1,
+        "respelled": 1,
+        "same": 0,
+        "dropped": 0,
+        "substituted": 0,
+        "one_word": 0,
+    }
     prob = dict(zip(out["left_id"], out["probability"], strict=True))
     assert prob["abbreviated"] > prob["dropped"] and prob["respelled"] > prob["substituted"]
 

@@ -308,7 +308,7 @@ def reference_compare_pairs(
     ).astype(np.float32)
     f["words_all_aligned"] = np.asarray(
         [
-            bool(a) and bool(b) and s == 0 and k == 0
+            " " in a and " " in b and s == 0 and k == 0  # two or more words on each side
             for a, b, s, k in zip(lk, rk, f["unmatched_token_share"], f["same_name_key"], strict=True)
         ],
         dtype=np.float32,
