@@ -439,7 +439,9 @@ def _alignment_arrays(lk: list[str], rk: list[str], close: np.ndarray) -> tuple[
     ub = ~_in_sorted(b_key, a_set)
     na = np.bincount(a_pair[ua], minlength=m)
     nb = np.bincount(b_pair[ub], minlength=m)
-    digit = _mask([w.isdigit() for w in words])
+    digit = np.zeros(len(words), dtype=bool)  # numbers among the words the other name lacks
+    at = _unique(np.concatenate((a_id[ua], b_id[ub])))
+    digit[at] = _mask([words[i].isdigit() for i in at.tolist()])
     wa = np.bincount(a_pair[ua & ~digit[a_id]], minlength=m)  # unmatched words that are not numbers
     wb = np.bincount(b_pair[ub & ~digit[b_id]], minlength=m)
     fuzzy = close[pairs].astype(bool) & (na > 0) & (nb > 0)
@@ -486,7 +488,7 @@ def _alignment_arrays(lk: list[str], rk: list[str], close: np.ndarray) -> tuple[
         if len(need):
             spelled = np.empty(v, dtype=object)
             at = _unique(np.concatenate((ut[need], uo[need])))
-            spelled[at] = [respelled(words[i]) for i in at.tolist()]
+            spelled[at] = [_respelled_word(words[i]) for i in at.tolist()]
             slen = np.zeros(v, dtype=np.int64)
             slen[at] = [len(x) for x in spelled[at].tolist()]
             st, so = slen[ut[need]], slen[uo[need]]
@@ -842,8 +844,7 @@ def _compare_pairs(
     # "Schlumberger Technology" reads 0.85 by ratio, as two names one word apart do. A dropped or
     # substituted word leaves one unmatched. For one-word names the word's agreement is all the ratios
     # measure already ("Desi" / "Desir").
-    several = _mask([" " in x and " " in y for x, y in zip(lk, rk, strict=True)])
-    f["words_all_aligned"] = (
-        named & several & (f["same_name_key"] == 0) & (f["unmatched_token_share"] == 0)
-    ).astype(np.float32)
+    aligned = np.flatnonzero(named & (f["same_name_key"] == 0) & (f["unmatched_token_share"] == 0))
+    f["words_all_aligned"] = np.zeros(n, dtype=np.float32)
+    f["words_all_aligned"][aligned] = [" " in lk[k] and " " in rk[k] for k in aligned.tolist()]
     return {name: f[name] for name in FEATURES}
