@@ -62,6 +62,18 @@ _UNAMBIGUOUS_ANYWHERE = frozenset(
         "ooo",
         "jsc",
         "youxiangongsi",
+        # Multi-word and single forms no trade name uses, seen before a site ("An Phat Invest Joint Stock
+        # Company - Zone A (Unit 2, 3, 4)", "... Ltda. - Planta Norte").
+        "joint stock company",
+        "joint stock co",
+        "limited liability company",
+        "private limited",
+        "ltda",
+        "cia ltda",
+        "srl",
+        "sarl",
+        "sociedad anonima",
+        "ltd sti",
     }
 )
 

@@ -229,6 +229,23 @@ def test_mexican_legal_form_before_a_site_name_is_removed(name: str) -> None:
     assert normalise_name(name).core == "rinplay huichapan"
 
 
+@pytest.mark.parametrize(
+    ("name", "core"),
+    [
+        ("An Phat Invest JSC - Zone A ( Unit 2, 3, 4)", "an phat invest zone a unit 2 3 4"),
+        ("An Phat Invest Joint Stock Company - Zone A ( Unit 2, 3, 4)", "an phat invest zone a unit 2 3 4"),
+        ("Evolv Clothing Company Private Limited - Perungudi", "evolv clothing company perungudi"),
+        ("Auriquimica Ltda Filial", "auriquimica filial"),
+        ("Ege Deri Ltd. Sti. Mill", "ege deri mill"),
+    ],
+)
+def test_long_legal_forms_before_a_site_are_removed_like_short_ones(name: str, core: str) -> None:
+    # "JSC" before a site was always removed; its long form stayed in the name, so the two spellings
+    # of one site differed by three words.
+    assert normalise_name(name).core == core
+    assert normalise_name(name).legal_form is not None
+
+
 def test_native_names_are_compared_in_their_own_script() -> None:
     # Homophones transliterate alike ("jiaming") but are two names in a Chinese register.
     assert native_key("佛山佳明服装有限公司") == "佛山佳明服装"
