@@ -395,6 +395,39 @@ def _split_glued_markers(toks: list[tuple[str, bool]], vocab: _LegalVocabulary) 
     return out
 
 
+# Legal forms typed onto the name's last word without a space or dot ("CHANGSHU XINPINGCOLIMITED",
+# "Mustergmbh"), longest first; the word left must keep 4+ letters ("unlimited" stays).
+_GLUED_FORMS: tuple[tuple[str, tuple[str, ...]], ...] = tuple(
+    sorted(
+        {
+            "companylimited": ("company", "limited"),
+            "colimited": ("co", "limited"),
+            "coltd": ("co", "ltd"),
+            "privatelimited": ("private", "limited"),
+            "pvtltd": ("pvt", "ltd"),
+            "sdnbhd": ("sdn", "bhd"),
+            "gmbh": ("gmbh",),
+            "limited": ("limited",),
+            "ltd": ("ltd",),
+            "llc": ("llc",),
+        }.items(),
+        key=lambda kv: -len(kv[0]),
+    )
+)
+
+
+def _split_glued_form(toks: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
+    """Split a legal form typed onto the last word: "xinpingcolimited" -> "xinping co limited"."""
+    if not toks or toks[-1][1]:
+        return toks
+    last = toks[-1][0]
+    for glued, words in _GLUED_FORMS:
+        rest = last[: -len(glued)]
+        if last.endswith(glued) and len(rest) >= 4 and rest.isalpha():
+            return [*toks[:-1], (rest, False), *((w, False) for w in words)]
+    return toks
+
+
 # A legal form cut off at the end of a name, as fixed-width fields cut it ("Menon Overseas Private",
 # "Hoa Tho Joint Stock", "Saigon Garment Joint Stock Comp", "Ramatex Textiles Industrial Sdn. B",
 # "Orkum Tekstil San. ve"): the name's last words are the first words of a multi-word legal form, the
@@ -1076,7 +1109,7 @@ def normalise_name(name: str | None) -> NormalisedName:
     head, qualifier, is_address = _split_qualifier(original[:MAX_NAME_CHARS], vocab)
     cleaned = clean_text(head)
     raw = _tokens_with_script(cleaned)
-    toks = _split_glued_markers(_join_split_form_words(raw, vocab), vocab)
+    toks = _split_glued_form(_split_glued_markers(_join_split_form_words(raw, vocab), vocab))
     kept, forms, branch = _strip_legal_forms(toks, vocab)
     slips = _form_slips(toks, vocab)
     while slips:

@@ -246,6 +246,22 @@ def test_long_legal_forms_before_a_site_are_removed_like_short_ones(name: str, c
     assert normalise_name(name).legal_form is not None
 
 
+@pytest.mark.parametrize(
+    ("name", "core", "form"),
+    [
+        ("CHANGSHU XINPINGCOLIMITED", "changshu xinping", "co ltd"),
+        ("Changshu Xinping.co.Ltd", "changshu xinping", "co ltd"),
+        ("Eastwestrubbertradingllc", "eastwestrubbertrading", "llc"),
+        ("Muster Andelgmbh", "muster andel", "gmbh"),
+        ("Unlimited", "unlimited", None),  # too little left to be a name
+        ("Telcoltd", "telco", "ltd"),  # "coltd" would leave "tel"; "ltd" leaves 4+ letters
+    ],
+)
+def test_a_legal_form_typed_onto_the_last_word_is_split_off(name: str, core: str, form: str | None) -> None:
+    nn = normalise_name(name)
+    assert (nn.core, nn.legal_form) == (core, form)
+
+
 def test_native_names_are_compared_in_their_own_script() -> None:
     # Homophones transliterate alike ("jiaming") but are two names in a Chinese register.
     assert native_key("佛山佳明服装有限公司") == "佛山佳明服装"
