@@ -1324,21 +1324,29 @@ _MAKERS: dict[str, Callable[[random.Random], str]] = {
 }
 
 
+def _street(rng: random.Random, chinese: bool) -> str:
+    return f"{_cn_trade_name(rng) if chinese else _brand(rng, LATIN_SYL)} {_pick(rng, ('Road', 'Street', 'Avenue', 'Lane'))}"
+
+
+def _place(rng: random.Random, chinese: bool) -> str:
+    """An industrial park, zone, village or town (without its city)."""
+    place = _cn_trade_name(rng) if chinese else _brand(rng, LATIN_SYL)
+    kind = _pick(rng, ("Industrial Zone", "Industrial Park", "Village", "Economic Development Zone", "Town"))
+    return f"{place} {kind}"
+
+
 def _address(rng: random.Random, country: str, parks: dict[str, list[str]]) -> str:
     """Street + industrial park or village + city (+ postcode); a fifth of sites share a park."""
     chinese = country in ("CN", "TW", "HK")
     no = rng.randint(1, 999)
-    street = f"{_cn_trade_name(rng) if chinese else _brand(rng, LATIN_SYL)} {_pick(rng, ('Road', 'Street', 'Avenue', 'Lane'))}"
+    street = _street(rng, chinese)
     known = parks.setdefault(country, [])
     if known and rng.random() < 0.2:
         park = _pick(rng, known)  # co-located companies: same park, same city, another firm
     else:
-        place = _cn_trade_name(rng) if chinese else _brand(rng, LATIN_SYL)
-        kind = _pick(
-            rng, ("Industrial Zone", "Industrial Park", "Village", "Economic Development Zone", "Town")
-        )
+        place = _place(rng, chinese)
         city = _pick(rng, CN_CITIES) if chinese else _brand(rng, LATIN_SYL)
-        park = f"{place} {kind}, {city}"
+        park = f"{place}, {city}"
         if len(known) < 2000:
             known.append(park)
     post = f" {rng.randint(100000, 999999)}" if rng.random() < 0.4 else ""
@@ -1367,7 +1375,7 @@ def another_plot(address: str, rng: random.Random) -> str:
     other = rng.choice([n for n in range(1, 1000) if n != number])
     street = " ".join(words[2:])
     if rng.random() < 0.5:
-        street = f"{_brand(rng, LATIN_SYL)} {_pick(rng, ('Road', 'Street', 'Avenue', 'Lane'))}"
+        street = _street(rng, chinese=False)
     return f"{words[0]} {other} {street}, {place}"
 
 
@@ -1381,10 +1389,8 @@ def same_city_address(address: str, rng: random.Random) -> str:
     if not sep:
         return address
     chinese = rest.split(" ")[0] in _CN_CITY_SET
-    street = f"{_cn_trade_name(rng) if chinese else _brand(rng, LATIN_SYL)} {_pick(rng, ('Road', 'Street', 'Avenue', 'Lane'))}"
-    place = _cn_trade_name(rng) if chinese else _brand(rng, LATIN_SYL)
-    kind = _pick(rng, ("Industrial Zone", "Industrial Park", "Village", "Economic Development Zone", "Town"))
-    return f"No. {rng.randint(1, 999)} {street}, {place} {kind}, {rest}"
+    street, place = _street(rng, chinese), _place(rng, chinese)
+    return f"No. {rng.randint(1, 999)} {street}, {place}, {rest}"
 
 
 @dataclass(frozen=True)
