@@ -28,6 +28,7 @@ from importlib import resources
 
 import opencc
 from anyascii import anyascii
+from rapidfuzz import fuzz
 
 MAX_NAME_CHARS = 1000
 
@@ -1100,6 +1101,58 @@ def _letter_runs(cleaned: str) -> list[tuple[str, bool]]:
     return out
 
 
+_RUN_FORM_MAX = 3  # letters of a legal form at the end of a run of single letters ("d s m n v")
+
+
+def _split_run_form(
+    toks: list[tuple[str, bool]], cleaned: str, vocab: _LegalVocabulary
+) -> list[tuple[str, bool]]:
+    """A name spelled in single letters with its legal form ("D S M N. V.") keeps the form apart.
+
+    The tokeniser joins a run of single letters into one word ("d s m n v" -> "dsmnv"), which would
+    glue the form onto the name. When the run is the whole name and its last two or three letters are
+    a one-word legal form ("nv", "bv", "sa", "ag"), those letters become the form, as they are in
+    "DSM N.V."; at least two letters must remain ("A B C S A" is "abc" + "sa", "S A" stays). A run
+    after other words is a word whose letters fell apart ("PT Bumi Putra S e n t o s a") and is kept.
+    """
+    runs = _letter_runs(cleaned)
+    if len(toks) != 1 or len(runs) != 1 or not runs[0][1] or toks[0] != (runs[0][0], False):
+        return toks
+    run = runs[-1][0]
+    for k in range(_RUN_FORM_MAX, 1, -1):
+        if len(run) - k >= 2 and (run[-k:],) in vocab.forms:
+            return [*toks[:-1], (run[:-k], False), (run[-k:], False)]
+    return toks
+
+
+# Honorific predicates written before a company's name and dropped as freely: the Dutch "Koninklijke"
+# (royal, granted to companies of a century's standing) is "Koninklijke Philips" as often as "Philips".
+# Registers carry it mistyped ("Koninklike", "Kinonklijke") as often as other words: the predicate is
+# one long word no other word is near, so a first word within this Indel similarity of it is the predicate.
+_PREDICATES = ("koninklijke",)
+_PREDICATE_SIMILARITY = 80
+
+
+_PREDICATE_ABBREVIATION_MIN = 6  # "Koninkl." is the predicate abbreviated; "Kon" is too short to tell
+
+
+def _leading_predicate(word: str) -> bool:
+    return word == "the" or any(
+        fuzz.ratio(word, p, score_cutoff=_PREDICATE_SIMILARITY) > 0
+        or (len(word) >= _PREDICATE_ABBREVIATION_MIN and p.startswith(word))
+        for p in _PREDICATES
+    )
+
+
+def _drop_leading_predicate(tokens: list[str]) -> list[str]:
+    """``tokens`` without a leading "the" or honorific predicate, also one broken in two ("Konin klijke")."""
+    if len(tokens) > 2 and not _leading_predicate(tokens[0]) and _leading_predicate(tokens[0] + tokens[1]):
+        return tokens[2:]
+    if len(tokens) > 1 and _leading_predicate(tokens[0]):
+        return tokens[1:]  # "The Coca-Cola Company" is "Coca-Cola Company"
+    return tokens
+
+
 @lru_cache(maxsize=200_000)
 def normalise_name(name: str | None) -> NormalisedName:
     """Normalise one company name (see the module docstring for the steps)."""
@@ -1108,7 +1161,7 @@ def normalise_name(name: str | None) -> NormalisedName:
     vocab = legal_vocabulary()
     head, qualifier, is_address = _split_qualifier(original[:MAX_NAME_CHARS], vocab)
     cleaned = clean_text(head)
-    raw = _tokens_with_script(cleaned)
+    raw = _split_run_form(_tokens_with_script(cleaned), cleaned, vocab)
     toks = _split_glued_form(_split_glued_markers(_join_split_form_words(raw, vocab), vocab))
     kept, forms, branch = _strip_legal_forms(toks, vocab)
     slips = _form_slips(toks, vocab)
@@ -1124,8 +1177,7 @@ def normalise_name(name: str | None) -> NormalisedName:
     core_tokens = _join_cjk_runs(kept)
     if len(core_tokens) > 1 and _spaced_out(_core_with_runs(core_tokens, cleaned, len(toks) < len(raw))):
         core_tokens = ["".join(core_tokens)]
-    if len(core_tokens) > 1 and core_tokens[0] == "the":
-        core_tokens = core_tokens[1:]  # "The Coca-Cola Company" is "Coca-Cola Company"
+    core_tokens = _drop_leading_predicate(core_tokens)
     written = core_tokens
     core_tokens = _expand_abbreviations(core_tokens)
     text = " ".join(_join_cjk_runs(_tokens_with_script(clean_text(original[:MAX_NAME_CHARS]))))

@@ -492,7 +492,7 @@ def test_an_address_run_on_after_the_legal_form_is_not_part_of_the_name() -> Non
     for name, core, qualifier in (
         (
             "KONINKLIJKE PHILIPS ELECTRONICS N.V. GROENEWOUDSEWEG 1",
-            "koninklijke philips electronics",
+            "philips electronics",
             "groenewoudseweg 1",
         ),
         (
@@ -514,3 +514,50 @@ def test_an_address_run_on_after_the_legal_form_is_not_part_of_the_name() -> Non
         "thai garment export co. ltd. (tg 2 4)) nontaburi",
     ):
         assert normalise_name(name).qualifier == "", name
+
+
+@pytest.mark.parametrize(
+    ("spelled", "intact"),
+    [("D S M N. V.", "DSM N.V."), ("A B C S A", "ABC S.A."), ("I B M A G", "IBM AG")],
+)
+def test_a_name_spelled_in_single_letters_keeps_its_legal_form_apart(spelled: str, intact: str) -> None:
+    a, b = normalise_name(spelled), normalise_name(intact)
+    assert (a.key, a.legal_form) == (b.key, b.legal_form)
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("S A", "sa"),  # too short to hold a name and a form
+        ("PT Bumi Putra S e n t o s a", "bumi putra sentosa"),  # letters of the last word fell apart
+    ],
+)
+def test_letter_runs_that_are_not_a_name_and_a_form_stay_whole(name: str, key: str) -> None:
+    assert normalise_name(name).key == key
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "Koninklijke Philips Electronics N.V.",
+        "KONINKLIKE PHILIPS ELECTRONICS N.V.",  # mistyped
+        "Koninkl. Philips Electronics NV",  # abbreviated
+        "KONIN KLIJKE PHILIPS ELECTRONICS N.V.",  # broken in two
+        "The Philips Electronics N.V.",
+    ],
+)
+def test_leading_honorific_predicate_is_not_part_of_the_name(variant: str) -> None:
+    a, b = normalise_name(variant), normalise_name("Philips Electronics N.V.")
+    assert (a.key, a.core) == (b.key, b.core)
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("Koninklijke", "koninklijke"),  # alone it is the name
+        ("Kon Philips", "kon philips"),  # "Kon" is too short to read as the abbreviation
+        ("Philips Koninklijke", "koninklijke philips"),  # only a leading predicate is dropped
+    ],
+)
+def test_predicate_like_words_elsewhere_stay(name: str, key: str) -> None:
+    assert normalise_name(name).key == key
