@@ -611,15 +611,38 @@ def _numbers_conflict(a: str, b: str) -> bool:
     lists that share the postcode or the sector but not the plot are ("Plot 42, Sector 15 ... 75400" /
     "Plot 44, Sector 15 ... 75400": another plot of the same zone). The same house and plot numbers
     with different postcodes (numbers of 5+ digits) are no conflict either: "No. 7&8 Innwa St ...
-    11037" / "No 7 8 Innwa Street ... 100043" is one site with its postcode mistyped.
+    11037" / "No 7 8 Innwa Street ... 100043" is one site with its postcode mistyped. A number written
+    as two on the other side counts as that number ("Via Venezia 99 101" / "Via Venezia 99101").
     """
     if not a or not b or a == b:
         return False
     sa, sb = set(a.split(" ")), set(b.split(" "))
     if sa <= sb or sb <= sa:
         return False
-    ha = {x for x in sa if len(x) < _POSTCODE_DIGITS}
-    return not ha or ha != {x for x in sb if len(x) < _POSTCODE_DIGITS}
+    glued = _glued_number(sa, sb) or _glued_number(sb, sa)
+    if glued:
+        sa, sb = (sa - set(glued[1:])) | {glued[0]}, (sb - set(glued[1:])) | {glued[0]}
+    ha = {x for x in sa if len(x) < _POSTCODE_DIGITS or (glued and x == glued[0])}
+    return not ha or ha != {x for x in sb if len(x) < _POSTCODE_DIGITS or (glued and x == glued[0])}
+
+
+_GLUED_NUMBER_MIN = 4  # "Plot 1, Block 2" / "No. 12" are two places; "99 101" / "99101" is one number
+
+
+def _glued_number(sa: set[str], sb: set[str]) -> tuple[str, str, str] | None:
+    """A number of ``sb`` that two numbers of ``sa`` spell together, with those two ("99101", "99", "101")."""
+    for x in sb - sa:
+        for y in sa - sb:
+            rest = x[len(y) :]
+            if (
+                len(x) >= _GLUED_NUMBER_MIN
+                and x.startswith(y)
+                and rest != y
+                and rest in sa
+                and rest not in sb
+            ):
+                return x, y, rest
+    return None
 
 
 def _both(a: list[str], b: list[str]) -> np.ndarray:

@@ -243,7 +243,7 @@ def reference_compare_pairs(
             and bool(x := {w.lstrip("0") or "0" for w in a.split() if w.isdigit()})
             and bool(y := {w.lstrip("0") or "0" for w in b.split() if w.isdigit()})
             and not (x <= y or y <= x)  # each has a number the other lacks
-            and not ({w for w in x if len(w) < 5} == {w for w in y if len(w) < 5} != set())  # postcodes only
+            and _ref_numbers_differ(x, y)
             for h, a, b in zip(has_addr.tolist(), la, ra, strict=True)
         ),
         dtype=bool,
@@ -314,6 +314,20 @@ def reference_compare_pairs(
         dtype=np.float32,
     )
     return {name: f[name] for name in FEATURES}
+
+
+def _ref_numbers_differ(x: set[str], y: set[str]) -> bool:
+    """Not the same house numbers (postcodes of 5+ digits aside; "99 101" on one side is "99101")."""
+    for one, other in ((x, y), (y, x)):
+        pairs = [(p, q) for p in one - other for q in one - other if p != q and q not in other]
+        glued = [(p, q) for p, q in pairs if p + q in other - one and len(p + q) >= 4]
+        if glued:
+            p, q = glued[0]
+            house = {p + q}
+            x2 = {w for w in (one - {p, q}) | house if len(w) < 5 or w in house}
+            y2 = {w for w in other if len(w) < 5 or w in house}
+            return not x2 or x2 != y2
+    return not ({w for w in x if len(w) < 5} == {w for w in y if len(w) < 5} != set())
 
 
 # --- deterministic inputs ----------------------------------------------------------------------------

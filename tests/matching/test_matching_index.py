@@ -557,6 +557,29 @@ def test_a_mistyped_postcode_alone_is_no_number_conflict() -> None:
     assert row["postcode_typo"]["probability"] > row["other_house"]["probability"]
 
 
+@pytest.mark.parametrize(
+    ("a", "b", "conflict"),
+    [
+        (
+            "Via Venezia 99 101, 59013 Oste",
+            "Via Venezia 99101, 59103 Montemurlo",
+            False,
+        ),  # one number, two ways
+        ("Plot 1, Block 2, Zone A", "Plot 12, Zone A", True),  # too short to be one number split
+        ("No 12 3 Main Road", "No 123 Main Road", True),
+        ("No 7 8 Innwa St 11037", "No 9 Innwa St 11037", True),
+    ],
+)
+def test_a_number_written_as_two_is_that_number(a: str, b: str, conflict: bool) -> None:
+    from risk_engine.matching.compare import _numbers_conflict
+    from risk_engine.matching.records import prepare_records
+
+    rec = prepare_records(
+        pl.DataFrame({"id": ["a", "b"], "name": ["X", "X"], "address": [a, b]}), side="query"
+    )
+    assert _numbers_conflict(rec.address_numbers[0], rec.address_numbers[1]) is conflict
+
+
 def test_one_address_under_two_country_codes_is_a_country_slip_not_a_namesake() -> None:
     # The same plot of the same park under JO and IL is a slip in the country field; the same name in
     # another country at an address of its own is a namesake abroad, another legal entity.
