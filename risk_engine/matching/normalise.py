@@ -1115,8 +1115,10 @@ def _split_run_form(
     "DSM N.V."; at least two letters must remain ("A B C S A" is "abc" + "sa", "S A" stays). A run
     after other words is a word whose letters fell apart ("PT Bumi Putra S e n t o s a") and is kept.
     """
+    if len(toks) != 1:
+        return toks
     runs = _letter_runs(cleaned)
-    if len(toks) != 1 or len(runs) != 1 or not runs[0][1] or toks[0] != (runs[0][0], False):
+    if len(runs) != 1 or not runs[0][1] or toks[0] != (runs[0][0], False):
         return toks
     run = runs[-1][0]
     for k in range(_RUN_FORM_MAX, 1, -1):
@@ -1131,16 +1133,17 @@ def _split_run_form(
 # one long word no other word is near, so a first word within this Indel similarity of it is the predicate.
 _PREDICATES = ("koninklijke",)
 _PREDICATE_SIMILARITY = 80
-
-
 _PREDICATE_ABBREVIATION_MIN = 6  # "Koninkl." is the predicate abbreviated; "Kon" is too short to tell
+_PREDICATE_INITIALS = frozenset(p[0] for p in _PREDICATES)
 
 
 def _leading_predicate(word: str) -> bool:
-    return word == "the" or any(
-        fuzz.ratio(word, p, score_cutoff=_PREDICATE_SIMILARITY) > 0
-        or (len(word) >= _PREDICATE_ABBREVIATION_MIN and p.startswith(word))
-        for p in _PREDICATES
+    if word == "the":
+        return True
+    if len(word) < _PREDICATE_ABBREVIATION_MIN or word[0] not in _PREDICATE_INITIALS:
+        return False  # most first words: no predicate is this short or starts with this letter
+    return any(
+        fuzz.ratio(word, p, score_cutoff=_PREDICATE_SIMILARITY) > 0 or p.startswith(word) for p in _PREDICATES
     )
 
 
