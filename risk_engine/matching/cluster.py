@@ -8,6 +8,11 @@ spellings of each other (``spellings_of_each_other``) is not clearly different. 
 C when A and C clearly differ, while two large clusters of one name's spellings (hundreds of records
 from one shipper, typos on both sides) are not kept apart by the one pair of their worst typos. Confirmed pairs (must-link) are merged first, whatever the model says; a
 rejection inside a group of confirmations is a contradiction and raises an error naming both ids.
+
+Within one list, a `review` pair whose names differ by spelling alone (``spelling_variants``: every
+word has its counterpart, or one word respelled alike; no legal-form, number, branch, qualifier or
+address conflict) joins like a match: a list does not hold "Akzo Nobel N.V." and "Akzo Novel N.V."
+as two companies. The pair keeps its probability and `review` decision in the output.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from risk_engine.matching.compare import PairVectors
 from risk_engine.matching.decisions import normalise_decisions
 from risk_engine.matching.index import EntityIndex, ScoredPairs, score_pairs
 from risk_engine.matching.model import MatchModel, load_model
+from risk_engine.matching.normalise import normalise_name
 from risk_engine.matching.records import PreparedRecords
 
 PairScorer = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -145,6 +151,7 @@ def dedupe_with_pairs(
     tolerance: float = DEFAULT_TOLERANCE,
     progress: bool = False,
     spelling: float | None = DEFAULT_SPELLING,
+    join_spellings: bool = True,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Cluster one table: (clusters ``id, cluster_id, probability``, pairs as in ``EntityIndex.link``)."""
     index = EntityIndex.build(frame, model=model or load_model())
@@ -170,6 +177,7 @@ def dedupe_with_pairs(
         tolerance=tolerance,
         vectors=vectors,
         spelling=spelling,
+        join_spellings=join_spellings,
     )
 
 
@@ -182,10 +190,12 @@ def cluster_scored(
     tolerance: float = DEFAULT_TOLERANCE,
     vectors: PairVectors | None = None,
     spelling: float | None = DEFAULT_SPELLING,
+    join_spellings: bool = True,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Clusters and pairs of one table from its scored pairs (each unordered pair once, ``li < ri``).
 
-    Remembered decisions are applied, then no-chaining ``cluster_pairs``; cluster id = smallest member
+    Remembered decisions are applied, then no-chaining ``cluster_pairs`` over the match pairs and, with
+    ``join_spellings``, the review pairs that are ``spelling_variants``; cluster id = smallest member
     id, probability = the best pair inside the cluster. Used by the local dedupe and by the Spark
     engine, which scores the pairs on executors and clusters them on the driver.
     """
@@ -207,11 +217,18 @@ def cluster_scored(
     def scorer(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return score_pairs(m, rec, rec, a, b, pair_vectors).prob
 
+    joining = scored.prob
+    if join_spellings and len(scored):
+        band = np.flatnonzero((scored.prob >= m.review_threshold) & (scored.prob < m.match_threshold))
+        variants = band[spelling_variants(rec, scored, band)]
+        if len(variants):
+            joining = scored.prob.copy()
+            joining[variants] = m.match_threshold
     labels = cluster_pairs(
         n,
         scored.li,
         scored.ri,
-        scored.prob,
+        joining,
         scorer=scorer,
         match_threshold=m.match_threshold,
         must_link=must,
@@ -267,6 +284,45 @@ def spellings_of_each_other(rec: PreparedRecords, min_ratio: float) -> PairTest:
         return out
 
     return alike
+
+
+_VARIANT_ADDRESS = 80  # token-set ratio from which two addresses of a spelling variant agree
+
+
+def spelling_variants(rec: PreparedRecords, scored: ScoredPairs, at: np.ndarray) -> np.ndarray:
+    """Which of the scored pairs at positions ``at`` are one name spelled two ways (a mask over ``at``).
+
+    Every word of each name has its counterpart in the other (``words_all_aligned``: a typo, a
+    respelling, a contraction, words glued or spaced), or both names are one word that respells alike
+    ("Alkatel" / "Alcatel"); no conflict of legal form, name number or branch; the same qualifier
+    ("(Vietnam)" marks a subsidiary); addresses that agree or are missing. A word only one name has
+    ("Annapoorna Solar" / "Annapoorna Solar Cell") is another entity's name, not a spelling.
+    """
+    feats = scored.feats
+    ok = (
+        (feats["legal_form_conflict"][at] == 0)
+        & (feats["number_conflict"][at] == 0)
+        & (feats["branch_conflict"][at] == 0)
+    )
+    aligned = feats["words_all_aligned"][at] > 0
+    out = np.zeros(len(at), dtype=bool)
+    for j, (x, y) in enumerate(zip(scored.li[at].tolist(), scored.ri[at].tolist(), strict=True)):
+        if not ok[j]:
+            continue
+        if not aligned[j] and not (
+            " " not in rec.key[x]
+            and " " not in rec.key[y]
+            and rec.key[x]
+            and rec.phonetic[x] == rec.phonetic[y]
+        ):
+            continue
+        if normalise_name(rec.names[x]).qualifier != normalise_name(rec.names[y]).qualifier:
+            continue
+        ax, ay = rec.address[x], rec.address[y]
+        if ax and ay and fuzz.token_set_ratio(ax, ay) < _VARIANT_ADDRESS:
+            continue
+        out[j] = True
+    return out
 
 
 def _conflict(a: str | None, b: str | None) -> bool:

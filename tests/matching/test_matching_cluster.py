@@ -204,3 +204,62 @@ def test_spellings_need_the_same_numbers_branch_legal_class_and_country() -> Non
     alike = spellings_of_each_other(rec, 0.8)
     got = alike(np.asarray([0, 0, 0, 0, 0]), np.asarray([1, 2, 3, 4, 5])).tolist()
     assert got == [True, False, False, False, False]
+
+
+def test_review_pairs_that_are_spellings_join_within_a_list_and_keep_their_decision() -> None:
+    import polars as pl
+
+    from risk_engine.matching.cluster import dedupe_with_pairs
+
+    frame = pl.DataFrame(
+        {
+            "id": ["a1", "a2", "a3", "k1", "k2", "s1", "s2", "v1", "v2"],
+            "name": [
+                "Akzo Nobel N.V.",
+                "AKZO NOBEL NV",
+                "AKZO NOVEL N.V.",  # a spelling: every word has its counterpart
+                "ALCATEL N.V.",
+                "ALKATEL N.V.",  # one word respelled alike
+                "Annapoorna Solar Pvt. Ltd.",
+                "Annapoorna Solar Cell Pvt. Ltd.",  # a word only one name has: another entity
+                "Eclat Textile Co. Ltd.",
+                "ECLAT TETXILES CO. LTD. (VIETNAM)",  # another qualifier: a subsidiary
+            ],
+        }
+    )
+    clusters, pairs = dedupe_with_pairs(frame)
+    c = dict(clusters.select("id", "cluster_id").iter_rows())
+    assert c["a1"] == c["a2"] == c["a3"]
+    assert c["k1"] == c["k2"]
+    assert c["s1"] != c["s2"]
+    assert c["v1"] != c["v2"]
+    kept = pairs.filter(pl.col("left_id").is_in(["k1", "k2"]) & pl.col("right_id").is_in(["k1", "k2"]))
+    assert kept["decision"].to_list() == ["review"]  # joined by the clustering, still a review pair
+    # Without the rule the spellings stay apart: the model alone sends them to review.
+    apart, _ = dedupe_with_pairs(frame, join_spellings=False)
+    a = dict(apart.select("id", "cluster_id").iter_rows())
+    assert a["k1"] != a["k2"] and a["a1"] != a["a3"]
+
+
+def test_spelling_variants_need_agreeing_or_missing_addresses() -> None:
+    import polars as pl
+
+    from risk_engine.matching.cluster import spelling_variants
+    from risk_engine.matching.index import EntityIndex
+
+    frame = pl.DataFrame(
+        {
+            "id": ["0", "1", "2"],
+            "name": ["Alcatel N.V.", "Alkatel N.V.", "Alkatel N.V."],
+            "address": [
+                "Strawinskylaan 341, Amsterdam",
+                "Strawinskylaan 341 Amsterdam",
+                "Via Roma 8, Milano",
+            ],
+        }
+    )
+    index = EntityIndex.build(frame)
+    scored = index.score_all(index.ref, exclude_self=True, min_probability=0.0)
+    pos = {(a, b): k for k, (a, b) in enumerate(zip(scored.li.tolist(), scored.ri.tolist(), strict=True))}
+    at = np.asarray([pos[(0, 1)], pos[(0, 2)]])
+    assert spelling_variants(index.ref, scored, at).tolist() == [True, False]
