@@ -778,6 +778,17 @@ def _seat_in_brackets(name: str, vocab: _LegalVocabulary) -> tuple[str, str] | N
     return None
 
 
+def preload() -> None:
+    """Load what normalisation reads lazily (legal forms, the country alias index) in this process.
+
+    Called before forking workers: the country index is read with polars, and polars used for the first
+    time in a child forked after the parent's polars thread pool started can deadlock (a table of 50k+
+    names with a seat in brackets hung ``dedupe``).
+    """
+    legal_vocabulary()
+    _is_country("nl")
+
+
 def _is_country(text: str) -> bool:
     from risk_engine.reference.countries import to_iso2
 

@@ -13,7 +13,7 @@ import polars as pl
 
 from risk_engine.errors import InputSchemaError
 from risk_engine.matching.identifiers import SCHEMES, valid_identifier
-from risk_engine.matching.normalise import address_key, native_key, normalise_address, normalise_name
+from risk_engine.matching.normalise import address_key, native_key, normalise_address, normalise_name, preload
 
 OPTIONAL_COLUMNS = ("country", "address", "native_name", *SCHEMES)
 
@@ -164,7 +164,9 @@ def _normalise_all(names: list[str], addresses: list[str | None], workers: int) 
 
     step = -(-len(names) // workers)
     chunks = [(names[i : i + step], addresses[i : i + step]) for i in range(0, len(names), step)]
-    # fork: the children inherit the loaded legal-form vocabulary and touch no polars state.
+    # fork: the children inherit the loaded legal-form vocabulary and country index and touch no polars
+    # state (loading the country index with polars in a child hung: ``normalise.preload``).
+    preload()
     with mp.get_context("fork").Pool(workers) as pool:
         parts = pool.map(_normalise_chunk, chunks)
     merged: list[list[Any]] = [[] for _ in range(11)]
