@@ -1131,10 +1131,10 @@ def _split_run_form(
     runs = _letter_runs(cleaned)
     if len(runs) != 1 or not runs[0][1] or toks[0] != (runs[0][0], False):
         return toks
-    run = runs[-1][0]
+    run = runs[0][0]
     for k in range(_RUN_FORM_MAX, 1, -1):
         if len(run) - k >= 2 and (run[-k:],) in vocab.forms:
-            return [*toks[:-1], (run[:-k], False), (run[-k:], False)]
+            return [(run[:-k], False), (run[-k:], False)]
     return toks
 
 
