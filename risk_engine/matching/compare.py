@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -673,15 +673,65 @@ def compare_pairs(
     order) spares the dozen gathers per batch most of their CPU cache misses: 1.05-1.21x for
     ``compare_pairs`` on 132k pairs against a 1M reference (``bench/bench_compare.py``, docs/BENCHMARKS.md).
     """
+    return _compare_sorted(left, right, li, ri, vectors, None)[1]
+
+
+# What a pair's deferred features may still be: (lowest, highest) per pair, for each name in DEFERRED.
+Ranges = Mapping[str, tuple[np.ndarray, np.ndarray]]
+# Which pairs to finish, from the other features' values and the deferred features' ranges.
+Keep = Callable[[Mapping[str, np.ndarray], Ranges], np.ndarray]
+
+# The features ``compare_pairs_above`` computes last, only for the pairs that may still pass: the word
+# alignment and the address numbers cost about half of all comparison time, and almost every candidate
+# of a link has been told apart by the name ratios by then.
+DEFERRED: tuple[str, ...] = (
+    "token_substitution",
+    "unmatched_token_share",
+    "words_all_aligned",
+    "address_number_conflict",
+    "address_other_number",
+    "country_conflict_at_address",
+)
+
+
+def compare_pairs_above(
+    left: PreparedRecords,
+    right: PreparedRecords,
+    li: np.ndarray,
+    ri: np.ndarray,
+    vectors: PairVectors,
+    keep: Keep,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """``compare_pairs`` for the pairs ``keep`` lets through: (their positions, in order; their features).
+
+    Every feature but those in ``DEFERRED`` is computed first; ``keep`` gets those values and, per
+    deferred feature, the interval each pair's value must fall in, and returns a mask of pairs to finish
+    (the scorer keeps a pair when the best log-odds the intervals allow reaches its threshold, so
+    nothing that could pass is left out). Pairs an identifier settles are always finished. The features
+    of a finished pair are exactly ``compare_pairs``'s.
+    """
+    sel, feats = _compare_sorted(left, right, li, ri, vectors, keep)
+    return (np.arange(len(li)) if sel is None else sel), feats
+
+
+def _compare_sorted(
+    left: PreparedRecords,
+    right: PreparedRecords,
+    li: np.ndarray,
+    ri: np.ndarray,
+    vectors: PairVectors,
+    keep: Keep | None,
+) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
+    """``_compare_pairs`` in reference order for large batches, results in the given order."""
     li = np.asarray(li, dtype=np.int64)
     ri = np.asarray(ri, dtype=np.int64)
     if len(ri) < _SORT_PAIRS_MIN or bool((ri[1:] >= ri[:-1]).all()):
-        return _compare_pairs(left, right, li, ri, vectors)
+        return _compare_pairs(left, right, li, ri, vectors, keep)
     order = np.argsort(ri, kind="stable")
-    feats = _compare_pairs(left, right, li[order], ri[order], vectors)
-    back = np.empty_like(order)
-    back[order] = np.arange(len(order))
-    return {name: values[back] for name, values in feats.items()}
+    sel, feats = _compare_pairs(left, right, li[order], ri[order], vectors, keep)
+    pos = order if sel is None else order[sel]
+    back = np.argsort(pos, kind="stable")
+    return (None if sel is None else pos[back]), {name: values[back] for name, values in feats.items()}
 
 
 def _compare_pairs(
@@ -690,8 +740,12 @@ def _compare_pairs(
     li: np.ndarray,
     ri: np.ndarray,
     vectors: PairVectors,
-) -> dict[str, np.ndarray]:
-    """``compare_pairs`` in the given order."""
+    keep: Keep | None = None,
+) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
+    """``compare_pairs`` in the given order; with ``keep``, the deferred features of the kept pairs only.
+
+    Returns the kept positions (None: all pairs) and the features of those pairs.
+    """
     n = len(li)
     lil, ril = li.tolist(), ri.tolist()
     lc, rc = _gather(left.core, lil), _gather(right.core, ril)
@@ -763,9 +817,6 @@ def _compare_pairs(
     for k in np.flatnonzero((sort >= _FOLD_MIN_SORT) & (sort < 1.0)).tolist():
         same_key[k] = bool(lk[k]) and folded_key(lk[k]) == folded_key(rk[k])
     f["same_name_key"] = _flags(same_key)
-    f["token_substitution"], f["unmatched_token_share"] = token_alignment(
-        lk, rk, np.maximum(f["name_token_sort"], f["name_compact_ratio"]) >= 0.5
-    )
     lnum, rnum = _gather(left.numbers, lil), _gather(right.numbers, ril)
     lbr, rbr = _gather(left.branch, lil), _gather(right.branch, ril)
     f["number_conflict"] = _conflict(lnum, rnum)
@@ -787,14 +838,6 @@ def _compare_pairs(
         address = np.maximum(address, spaced)
     f["address_similarity"] = address
     f["address_missing"] = (~has_addr).astype(np.float32)
-    # Both addresses carry numbers and each has one the other lacks: another house or plot (perhaps in
-    # the same zone, with the same postcode). The token-set ratio reads "219 S Dearborn Street" and
-    # "610 S Canal Street" as 0.72 alike.
-    f["address_number_conflict"] = np.zeros(n, dtype=np.float32)
-    if addr_at:
-        ln = _gather(left.address_numbers, [lil[i] for i in addr_at])
-        rn = _gather(right.address_numbers, [ril[i] for i in addr_at])
-        f["address_number_conflict"][addr_at] = [_numbers_conflict(x, y) for x, y in zip(ln, rn, strict=True)]
     agree = np.zeros(n, dtype=bool)
     conflict = np.zeros(n, dtype=bool)
     for scheme in SCHEMES:
@@ -850,6 +893,65 @@ def _compare_pairs(
     # this term a misspelt name with no address to back it ("AKH APPARLES" / "AKH Apparels") would be
     # held to the standard of a pair whose addresses could have agreed. Names as written, no spaces.
     f["name_without_address"] = (f["name_compact_ratio"] * f["address_missing"]).astype(np.float32)
+    sel = None
+    if keep is not None and n:
+        passing = keep(f, _deferred_ranges(f, lk, rk, named)) | (f["identifier_agree"] > 0)
+        if not passing.all():
+            sel = np.flatnonzero(passing)
+            f = {name: values[sel] for name, values in f.items()}
+            at = sel.tolist()
+            lk, rk, lil, ril = _gather(lk, at), _gather(rk, at), _gather(lil, at), _gather(ril, at)
+            named, has_addr = named[sel], has_addr[sel]
+    _deferred_features(f, left, right, lil, ril, lk, rk, named, has_addr)
+    return sel, {name: f[name] for name in FEATURES}
+
+
+def _deferred_ranges(f: Mapping[str, np.ndarray], lk: list[str], rk: list[str], named: np.ndarray) -> Ranges:
+    """The interval each deferred feature of a pair falls in, from the features computed so far.
+
+    The word-alignment features may take any value (``words_all_aligned`` none but 0 for the same key,
+    an unnamed side or a one-word key); the address number conflict only arises where both sides have
+    an address, and the two features it enters move within what the address similarity allows.
+    """
+    n = len(lk)
+    zero, one = np.zeros(n, dtype=np.float32), np.ones(n, dtype=np.float32)
+    has_addr = (1 - f["address_missing"]).astype(np.float32)
+    multi_word = _flags([" " in x and " " in y for x, y in zip(lk, rk, strict=True)])
+    return {
+        "token_substitution": (zero, one),
+        "unmatched_token_share": (zero, one),
+        "words_all_aligned": (zero, multi_word * named * (1 - f["same_name_key"])),
+        "address_number_conflict": (zero, has_addr),
+        "address_other_number": (zero, f["address_similarity"] * has_addr),
+        "country_conflict_at_address": (zero, f["country_conflict"] * _agreeing(f["address_similarity"])),
+    }
+
+
+def _deferred_features(
+    f: dict[str, np.ndarray],
+    left: PreparedRecords,
+    right: PreparedRecords,
+    lil: list[int],
+    ril: list[int],
+    lk: list[str],
+    rk: list[str],
+    named: np.ndarray,
+    has_addr: np.ndarray,
+) -> None:
+    """The features in ``DEFERRED``, added to ``f`` (whose arrays hold the same pairs)."""
+    n = len(lk)
+    f["token_substitution"], f["unmatched_token_share"] = token_alignment(
+        lk, rk, np.maximum(f["name_token_sort"], f["name_compact_ratio"]) >= 0.5
+    )
+    # Both addresses carry numbers and each has one the other lacks: another house or plot (perhaps in
+    # the same zone, with the same postcode). The token-set ratio reads "219 S Dearborn Street" and
+    # "610 S Canal Street" as 0.72 alike.
+    f["address_number_conflict"] = np.zeros(n, dtype=np.float32)
+    addr_at = np.flatnonzero(has_addr).tolist()
+    if addr_at:
+        ln = _gather(left.address_numbers, [lil[i] for i in addr_at])
+        rn = _gather(right.address_numbers, [ril[i] for i in addr_at])
+        f["address_number_conflict"][addr_at] = [_numbers_conflict(x, y) for x, y in zip(ln, rn, strict=True)]
     # How alike two addresses are whose numbers conflict: words that agree up to the plot or house
     # number ("Plot 31, Dhaka EPZ" / "Plot 12, Dhaka EPZ") place two sites in one zone, not one site.
     # A separate term, because the additive model otherwise reads such a pair's 0.98 word similarity
@@ -870,4 +972,3 @@ def _compare_pairs(
     aligned = np.flatnonzero(named & (f["same_name_key"] == 0) & (f["unmatched_token_share"] == 0))
     f["words_all_aligned"] = np.zeros(n, dtype=np.float32)
     f["words_all_aligned"][aligned] = [" " in lk[k] and " " in rk[k] for k in aligned.tolist()]
-    return {name: f[name] for name in FEATURES}

@@ -21,7 +21,7 @@ import scipy.sparse as sp
 
 from risk_engine.errors import InputSchemaError
 from risk_engine.matching.blocking import CandidateIndex, sorted_unique
-from risk_engine.matching.compare import FEATURES, PairVectors, compare_pairs
+from risk_engine.matching.compare import FEATURES, PairVectors, compare_pairs, compare_pairs_above
 from risk_engine.matching.decisions import normalise_decisions
 from risk_engine.matching.identifiers import SCHEMES
 from risk_engine.matching.model import MatchModel, load_model
@@ -114,6 +114,11 @@ class ScoredPairs:
         )
 
 
+# Log-odds below a threshold's that a pair's upper bound may fall and the pair still be finished: the
+# bound sums the contributions in another order than the model's matrix product.
+_BOUND_SLACK = 1e-6
+
+
 def score_pairs(
     model: MatchModel,
     left: PreparedRecords,
@@ -123,12 +128,28 @@ def score_pairs(
     vectors: PairVectors,
     *,
     contributions: bool = True,
+    min_probability: float | None = None,
 ) -> ScoredPairs:
     """Features, probability and contributions of the given pairs; identifier agreement settles a pair.
 
     ``contributions=False`` leaves ``contrib`` empty (the API's candidate path needs probabilities only).
+    With ``min_probability``, pairs that cannot reach it are left out early: the costliest features are
+    computed only for pairs whose best possible log-odds, given the others, reaches it
+    (``compare_pairs_above``). Every pair at or above it is returned, with the same values as without;
+    some below it may be returned too.
     """
-    feats = compare_pairs(left, right, li, ri, vectors)
+    if min_probability is not None and min_probability > 0:
+        floor = (
+            np.inf
+            if min_probability >= 1
+            else float(np.log(min_probability / (1 - min_probability))) - _BOUND_SLACK
+        )
+        kept, feats = compare_pairs_above(
+            left, right, li, ri, vectors, lambda exact, ranges: model.upper_log_odds(exact, ranges) >= floor
+        )
+        li, ri = np.asarray(li)[kept], np.asarray(ri)[kept]
+    else:
+        feats = compare_pairs(left, right, li, ri, vectors)
     prob = model.predict_proba(feats)
     contrib = (
         {k: v.astype(np.float32) for k, v in model.contributions(feats).items()} if contributions else {}
@@ -307,7 +328,9 @@ class EntityIndex:
         if len(qi):
             key, _ = sorted_unique(qi.astype(np.int64) * (len(self.ref) + 1) + ri)
             qi, ri = key // (len(self.ref) + 1), key % (len(self.ref) + 1)
-        scored = score_pairs(self.model, q, self.ref, qi, ri, vectors, contributions=contributions)
+        scored = score_pairs(
+            self.model, q, self.ref, qi, ri, vectors, contributions=contributions, min_probability=threshold
+        )
         return scored.take(scored.prob >= threshold)
 
     def link(

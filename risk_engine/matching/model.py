@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,35 @@ class MatchModel:
         """Match probability per pair."""
         z = np.clip(self.log_odds(feats), -50, 50)
         return 1.0 / (1.0 + np.exp(-z))
+
+    def feature_contribution(self, feature: str, x: np.ndarray) -> np.ndarray:
+        """One feature's contribution to the log-odds at values ``x`` (its linear term and hinges)."""
+        x = np.asarray(x, dtype=np.float64)
+        out = np.zeros(x.shape)
+        for (f, knot), c in zip(self.terms, self.coef, strict=True):
+            if f == feature:
+                out += c * (x if knot is None else np.maximum(0.0, x - knot))
+        return out
+
+    def upper_log_odds(
+        self, exact: Mapping[str, np.ndarray], ranges: Mapping[str, tuple[np.ndarray, np.ndarray]]
+    ) -> np.ndarray:
+        """The highest log-odds per pair when each feature in ``ranges`` may lie anywhere in its interval.
+
+        Features in ``exact`` count at their values, and every model feature must be in one of the two.
+        A contribution is piecewise linear in its feature, so its maximum over [low, high] is at an end
+        or a knot inside; each is maximised on its own, so the bound holds whatever ties the features.
+        """
+        first = next(iter(exact.values()))
+        total = np.full(len(first), self.intercept, dtype=np.float64)
+        for f in self.features:
+            if f in ranges:
+                lo, hi = (np.asarray(v, dtype=np.float64) for v in ranges[f])
+                points = [lo, hi, *(np.clip(k, lo, hi) for k in KNOTS)]
+                total += np.max([self.feature_contribution(f, x) for x in points], axis=0)
+            else:
+                total += self.feature_contribution(f, exact[f])
+        return total
 
     def contributions(self, feats: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Each feature's additive contribution to the log-odds (intercept excluded)."""

@@ -11,7 +11,7 @@ repeated tokens, digits, prefixes).
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import polars as pl
@@ -22,9 +22,15 @@ from rapidfuzz.distance import JaroWinkler
 from rapidfuzz.process import cpdist
 
 from risk_engine.matching import compare
-from risk_engine.matching.compare import FEATURES, PairVectors, compare_pairs, token_alignment
+from risk_engine.matching.compare import (
+    FEATURES,
+    PairVectors,
+    compare_pairs,
+    compare_pairs_above,
+    token_alignment,
+)
 from risk_engine.matching.identifiers import SCHEMES
-from risk_engine.matching.index import EntityIndex
+from risk_engine.matching.index import EntityIndex, score_pairs
 from risk_engine.matching.normalise import folded_key
 from risk_engine.matching.records import PreparedRecords, prepare_records
 from risk_engine.matching.synth import generate_entities, perturb, perturb_address
@@ -696,3 +702,96 @@ def test_reference_ordered_comparison_gives_the_same_features(
         compare_pairs(case.left, case.right, li, ri, case.vectors),
         reference_compare_pairs(case.left, case.right, li, ri, case.vectors),
     )
+
+
+# --- the bounded comparison (compare_pairs_above) ----------------------------------------------------
+
+
+def _logit(p: float) -> float:
+    return float(np.log(p / (1 - p)))
+
+
+@pytest.mark.parametrize("sort_min", [1, 10**9])
+@pytest.mark.parametrize("threshold", [0.05, 0.3, 0.7, 0.9, 0.99])
+def test_bounded_comparison_finishes_every_pair_that_can_pass(
+    case: Case, monkeypatch: pytest.MonkeyPatch, sort_min: int, threshold: float
+) -> None:
+    # The deferred features are computed only for pairs whose best possible log-odds reaches the
+    # threshold: every pair the model puts at or above it is finished, with the reference's features.
+    monkeypatch.setattr(compare, "_SORT_PAIRS_MIN", sort_min)
+    model = case.index.model
+    order = np.random.default_rng(3).permutation(len(case.li))
+    li, ri = case.li[order], case.ri[order]
+    want = reference_compare_pairs(case.left, case.right, li, ri, case.vectors)
+    floor = _logit(threshold)
+    kept, got = compare_pairs_above(
+        case.left, case.right, li, ri, case.vectors, lambda e, r: model.upper_log_odds(e, r) >= floor
+    )
+    assert (np.diff(kept) > 0).all()  # positions in the given order, each once
+    _assert_identical(got, {name: values[kept] for name, values in want.items()})
+    passing = np.flatnonzero(model.log_odds(want) >= floor)
+    assert np.isin(passing, kept).all()
+    settled = np.flatnonzero(want["identifier_agree"] > 0)
+    assert len(settled) and np.isin(settled, kept).all()  # identifiers settle whatever the model says
+    if threshold >= 0.3:
+        assert len(kept) < len(li) / 2  # most candidates are told apart before the deferred features
+
+
+def test_upper_bound_holds_for_every_pair(case: Case, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(compare, "_SORT_PAIRS_MIN", 10**9)  # ``keep`` sees the pairs in the given order
+    model = case.index.model
+    want = reference_compare_pairs(case.left, case.right, case.li, case.ri, case.vectors)
+    seen: list[np.ndarray] = []
+
+    def record(exact: Mapping[str, np.ndarray], ranges: compare.Ranges) -> np.ndarray:
+        assert set(ranges) == set(compare.DEFERRED)
+        assert set(exact) >= set(FEATURES) - set(ranges)
+        for name, (lo, hi) in ranges.items():  # each deferred value lies in its interval
+            assert (lo <= want[name]).all() and (want[name] <= hi).all(), name
+        seen.append(model.upper_log_odds(exact, ranges))
+        return np.ones(len(lo), dtype=bool)
+
+    compare_pairs_above(case.left, case.right, case.li, case.ri, case.vectors, record)
+    assert len(seen) == 1
+    bound, actual = seen[0], model.log_odds(want)
+    assert (bound >= actual - 1e-9).all()
+    # Only the deferred features loosen it: by at most their contributions' full swing, and not at all
+    # when each interval is the value itself.
+    grid = np.linspace(0, 1, 101)
+    swing = sum(np.ptp(model.feature_contribution(name, grid)) for name in compare.DEFERRED)
+    assert (bound - actual <= swing + 1e-9).all()
+    pinned = {name: (want[name], want[name]) for name in compare.DEFERRED}
+    assert np.allclose(model.upper_log_odds(want, pinned), actual, rtol=0, atol=1e-9)
+
+
+def test_a_keep_rule_that_drops_everything_leaves_identifier_pairs(case: Case) -> None:
+    kept, got = compare_pairs_above(
+        case.left,
+        case.right,
+        case.li,
+        case.ri,
+        case.vectors,
+        lambda e, r: np.zeros(len(e["name_ratio"]), bool),
+    )
+    want = reference_compare_pairs(case.left, case.right, case.li, case.ri, case.vectors)
+    assert np.array_equal(kept, np.flatnonzero(want["identifier_agree"] > 0))
+    _assert_identical(got, {name: values[kept] for name, values in want.items()})
+    empty = np.zeros(0, np.int64)
+    kept, got = compare_pairs_above(case.left, case.right, empty, empty, case.vectors, lambda e, r: 1 / 0)
+    assert len(kept) == 0 and all(len(v) == 0 for v in got.values())
+
+
+@pytest.mark.parametrize("threshold", [0.7, 0.9])
+def test_scoring_with_a_threshold_returns_the_same_pairs(case: Case, threshold: float) -> None:
+    model = case.index.model
+    full = score_pairs(model, case.left, case.right, case.li, case.ri, case.vectors)
+    fast = score_pairs(
+        model, case.left, case.right, case.li, case.ri, case.vectors, min_probability=threshold
+    )
+    assert len(fast) < len(full) / 2
+    a, b = full.take(full.prob >= threshold), fast.take(fast.prob >= threshold)
+    assert len(a) > 50
+    assert np.array_equal(a.li, b.li) and np.array_equal(a.ri, b.ri)
+    assert np.allclose(a.prob, b.prob, rtol=0, atol=1e-12)  # the model's matrix product, other row counts
+    assert list(a.source) == list(b.source)
+    _assert_identical(b.feats, a.feats)
