@@ -117,6 +117,9 @@ class ScoredPairs:
 # Log-odds below a threshold's that a pair's upper bound may fall and the pair still be finished: the
 # bound sums the contributions in another order than the model's matrix product.
 _BOUND_SLACK = 1e-6
+# Fewer pairs than this (a single lookup's candidates) are compared in full: the bound's fixed cost
+# would outweigh the features it spares.
+_BOUND_MIN_PAIRS = 256
 
 
 def score_pairs(
@@ -133,12 +136,12 @@ def score_pairs(
     """Features, probability and contributions of the given pairs; identifier agreement settles a pair.
 
     ``contributions=False`` leaves ``contrib`` empty (the API's candidate path needs probabilities only).
-    With ``min_probability``, pairs that cannot reach it are left out early: the costliest features are
-    computed only for pairs whose best possible log-odds, given the others, reaches it
-    (``compare_pairs_above``). Every pair at or above it is returned, with the same values as without;
+    With ``min_probability``, pairs that cannot reach it are left out early (batches of 256 pairs or
+    more): the costliest features are computed only for pairs whose best possible log-odds, given the
+    others, reaches it (``compare_pairs_above``). Every pair at or above it is returned, with the same values as without;
     some below it may be returned too.
     """
-    if min_probability is not None and min_probability > 0:
+    if min_probability is not None and min_probability > 0 and len(li) >= _BOUND_MIN_PAIRS:
         floor = (
             np.inf
             if min_probability >= 1

@@ -87,6 +87,9 @@ class MatchModel:
     review_threshold: float = REVIEW_THRESHOLD
     name: str = MODEL_NAME
     extra: dict[str, Any] = field(default_factory=dict)
+    _by_feature: dict[str, list[tuple[float | None, float]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def log_odds(self, feats: dict[str, np.ndarray]) -> np.ndarray:
         """Log-odds of a match per pair."""
@@ -101,10 +104,18 @@ class MatchModel:
         """One feature's contribution to the log-odds at values ``x`` (its linear term and hinges)."""
         x = np.asarray(x, dtype=np.float64)
         out = np.zeros(x.shape)
-        for (f, knot), c in zip(self.terms, self.coef, strict=True):
-            if f == feature:
-                out += c * (x if knot is None else np.maximum(0.0, x - knot))
+        for knot, c in self._feature_terms()[feature]:
+            out += c * (x if knot is None else np.maximum(0.0, x - knot))
         return out
+
+    def _feature_terms(self) -> dict[str, list[tuple[float | None, float]]]:
+        """(knot, coefficient) of each feature's terms."""
+        if not self._by_feature:
+            for f in self.features:
+                self._by_feature[f] = []
+            for (f, knot), c in zip(self.terms, self.coef, strict=True):
+                self._by_feature[f].append((knot, float(c)))
+        return self._by_feature
 
     def upper_log_odds(
         self, exact: Mapping[str, np.ndarray], ranges: Mapping[str, tuple[np.ndarray, np.ndarray]]
@@ -114,16 +125,17 @@ class MatchModel:
         Features in ``exact`` count at their values, and every model feature must be in one of the two.
         A contribution is piecewise linear in its feature, so its maximum over [low, high] is at an end
         or a knot inside; each is maximised on its own, so the bound holds whatever ties the features.
+        The log-odds with the ranged features at 0 come from the model's own product; each ranged
+        feature then adds how far its best value raises its contribution above its value at 0.
         """
         first = next(iter(exact.values()))
-        total = np.full(len(first), self.intercept, dtype=np.float64)
-        for f in self.features:
-            if f in ranges:
-                lo, hi = (np.asarray(v, dtype=np.float64) for v in ranges[f])
-                points = [lo, hi, *(np.clip(k, lo, hi) for k in KNOTS)]
-                total += np.max([self.feature_contribution(f, x) for x in points], axis=0)
-            else:
-                total += self.feature_contribution(f, exact[f])
+        zero = np.zeros(len(first), dtype=np.float32)
+        total = self.log_odds({f: (zero if f in ranges else exact[f]) for f in self.features})
+        for f, (lo, hi) in ranges.items():
+            lo64, hi64 = np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
+            points = [lo64, hi64, *(np.clip(k, lo64, hi64) for k in KNOTS)]
+            best = np.max([self.feature_contribution(f, x) for x in points], axis=0)
+            total += best - self.feature_contribution(f, np.zeros(1))
         return total
 
     def contributions(self, feats: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
