@@ -8,7 +8,10 @@ pairs of perturbed queries exactly as ``EntityIndex.link``/``lookup_many`` do, a
 with ``git show`` and imported as a module) on the same pairs, alternating, so the ratio is measured under
 the same load. Checks that both give bit-identical features, prints the time share of each feature group
 (both versions) and, for single-record lookups (``lookup_many([record])``, the API's path), the time per
-lookup and the share of it spent in ``compare_pairs`` (also for 16- and 100-record calls). Prints the load average before and after.
+lookup and the share of it spent in ``compare_pairs`` (also for 16- and 100-record calls; all through
+``compare_pairs``, the bound off). Also times scoring with the review threshold's bound (``score_pairs`` with
+``min_probability``: the deferred features only for pairs that can still pass) against full scoring of the
+same pairs, and ``lookup_many`` with the bound on and off. Prints the load average before and after.
 """
 
 from __future__ import annotations
@@ -147,8 +150,9 @@ def lookups(
         spent[0] += time.perf_counter() - t
         return out
 
-    saved = index_module.compare_pairs
+    saved, saved_min = index_module.compare_pairs, index_module._BOUND_MIN_PAIRS
     index_module.compare_pairs = timed
+    index_module._BOUND_MIN_PAIRS = 1 << 62  # every batch through compare_pairs (see ``bounded``)
     calls = [rows[i : i + batch] for i in range(0, len(rows) - batch + 1, batch)]
     try:
         for c in calls[:3]:
@@ -159,8 +163,64 @@ def lookups(
             index.lookup_many(c)
         total = time.perf_counter() - t
     finally:
-        index_module.compare_pairs = saved
+        index_module.compare_pairs, index_module._BOUND_MIN_PAIRS = saved, saved_min
     return total / len(calls), spent[0] / len(calls)
+
+
+def bounded(
+    index: EntityIndex,
+    q: PreparedRecords,
+    li: np.ndarray,
+    ri: np.ndarray,
+    v: PairVectors,
+    rows: list[dict[str, Any]],
+    repeat: int,
+) -> None:
+    """Scoring with the review threshold's bound (``score_pairs(min_probability=...)``) against scoring
+    every candidate in full and filtering, alternated on the same pairs; then ``lookup_many`` with the
+    bound's batch minimum and with the bound off. Checks that both give the same pairs above the
+    threshold."""
+    model = index.model
+    threshold = model.review_threshold
+    full = index_module.score_pairs(model, q, index.ref, li, ri, v)
+    fast = index_module.score_pairs(model, q, index.ref, li, ri, v, min_probability=threshold)
+    a, b = full.take(full.prob >= threshold), fast.take(fast.prob >= threshold)
+    same = bool(np.array_equal(a.li, b.li) and np.array_equal(a.ri, b.ri)) and _same(a.feats, b.feats)
+    print(
+        f"bounded scoring: {len(fast):,} of {len(li):,} pairs finished, {len(b):,} at >= {threshold}; "
+        f"same pairs and features as full scoring: {same}"
+    )
+    times: dict[str, list[tuple[float, float]]] = {"full": [], "bounded": []}
+    for _ in range(repeat):
+        for label, kw in (("full", {}), ("bounded", {"min_probability": threshold})):
+            w, c = time.perf_counter(), time.process_time()
+            index_module.score_pairs(model, q, index.ref, li, ri, v, **kw)
+            times[label].append((time.perf_counter() - w, time.process_time() - c))
+    for k, what in ((0, "wall"), (1, "CPU")):
+        full_s = float(np.median([t[k] for t in times["full"]]))
+        bound_s = float(np.median([t[k] for t in times["bounded"]]))
+        print(
+            f"batch score_pairs ({what}): full {full_s:.3f} s, bounded {bound_s:.3f} s, {full_s / bound_s:.2f}x"
+        )
+    saved = index_module._BOUND_MIN_PAIRS
+    try:
+        for batch in (1, 16, 100):
+            calls = [rows[i : i + batch] for i in range(0, min(len(rows), 50 * batch) - batch + 1, batch)]
+            res: dict[str, list[float]] = {"off": [], "on": []}
+            for _ in range(max(1, repeat // 2)):
+                for label, minimum in (("off", 1 << 62), ("on", saved)):
+                    index_module._BOUND_MIN_PAIRS = minimum
+                    t = time.perf_counter()
+                    for c in calls:
+                        index.lookup_many(c)
+                    res[label].append((time.perf_counter() - t) / len(calls))
+            off, on = float(np.median(res["off"])), float(np.median(res["on"]))
+            print(
+                f"lookup_many of {batch} record(s): bound off {off * 1e3:.3f} ms, on {on * 1e3:.3f} ms "
+                f"per call, {off / on:.2f}x"
+            )
+    finally:
+        index_module._BOUND_MIN_PAIRS = saved
 
 
 def main() -> None:
@@ -210,6 +270,9 @@ def main() -> None:
             f"  {name:42s} {bo[name] * 1e3:8.1f} ms {bo[name] / bo['total compare_pairs']:5.1%} "
             f"{bn[name] * 1e3:8.1f} ms {bn[name] / bn['total compare_pairs']:5.1%}"
         )
+
+    rows = queries.select("name", "country").to_dicts()
+    bounded(index, q, li, ri, v, rows, args.repeat)
 
     # The API's path: lookup_many of one record (its ~25 candidates), of 16 (what a worker's batcher
     # forms from concurrent single-record requests at 32 connections) and of 100 records; name and
