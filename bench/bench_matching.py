@@ -3,6 +3,7 @@
     .venv/bin/python bench/bench_matching.py eval            # labelled sets, model vs baseline
     .venv/bin/python bench/bench_matching.py speed --ref 1000000 --queries 100000
     .venv/bin/python bench/bench_matching.py blocking --ref 200000 --queries 5000 [--show-misses 20]
+    .venv/bin/python bench/bench_matching.py candidates [--background 1000000]  # candidate recall, labelled sets
     .venv/bin/python bench/bench_matching.py tolerance       # choose the clustering tolerance (generated)
 
 The labelled sets in /work/shared/data/entity_matching/ are evaluation only: nothing here trains or
@@ -389,15 +390,178 @@ def blocking(n_ref: int, n_queries: int, show_misses: int = 0) -> dict[str, obje
     }
 
 
+# --- candidate recall on the labelled sets --------------------------------------------------------
+
+
+def _candidate_pairs(index: EntityIndex, q: object) -> tuple[np.ndarray, np.ndarray]:
+    """(query position, reference position) of every candidate ``link``/``dedupe`` would score."""
+    qg, qt = index.candidates.query_matrices(q.core, q.key)  # type: ignore[attr-defined]
+    qis, ris = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    for _, qi, ri, _ in index.candidates.candidates(qg, qt, q.country, keys=q.key):  # type: ignore[attr-defined]
+        qis.append(qi)
+        ris.append(ri)
+    id_li, id_ri = index._identifier_pairs(q)  # type: ignore[arg-type]
+    qi, ri = np.concatenate([*qis, id_li]), np.concatenate([*ris, id_ri])
+    # A row's exact copies (same country, name and profile) are searched through it and linked with it.
+    groups = index.copy_groups()
+    extra = [
+        (a, c) for a, b in zip(qi.tolist(), ri.tolist(), strict=True) for c in groups.get(b, ()) if c != b
+    ]
+    if extra:
+        qi = np.concatenate([qi, np.asarray([a for a, _ in extra], dtype=np.int64)])
+        ri = np.concatenate([ri, np.asarray([c for _, c in extra], dtype=np.int64)])
+    return qi, ri
+
+
+def _pair_set_recall(
+    name: str, left: pl.DataFrame, right: pl.DataFrame, labels: np.ndarray, background: pl.DataFrame | None
+) -> dict[str, object]:
+    """Share of the labelled matches whose right record is among the left record's candidates.
+
+    The reference side is the set's right-hand records, with ``background`` entities (the generated
+    reference) added so that the true record has to be found among many.
+    """
+    from risk_engine.matching.records import prepare_records
+
+    cols = ["id", "name", "country", "address"]
+    right = right.with_columns(pl.col(c).cast(pl.String) for c in cols if c in right.columns)
+    for c in cols:
+        if c not in right.columns:
+            right = right.with_columns(pl.lit(None, dtype=pl.String).alias(c))
+            left = left.with_columns(pl.lit(None, dtype=pl.String).alias(c))
+    ref = right.select(cols).unique(subset="id", keep="first")
+    if background is not None:
+        ref = pl.concat([ref, background.select(cols)])
+    index = EntityIndex.build(ref)
+    q = prepare_records(left.select(cols).unique(subset="id", keep="first"), side="query")
+    qi, ri = _candidate_pairs(index, q)
+    found = set(zip(qi.tolist(), ri.tolist(), strict=True))
+    qpos = {i: k for k, i in enumerate(q.ids)}
+    positives = [
+        (qpos[a], index.position[b])
+        for a, b, y in zip(left["id"], right["id"], labels.tolist(), strict=True)
+        if y == 1
+    ]
+    hit = [p in found for p in positives]
+    missed = [(q.names[a], index.ref.names[b]) for (a, b), h in zip(positives, hit, strict=True) if not h]
+    return {
+        "set": name,
+        "reference": len(index.ref),
+        "queries": len(q),
+        "true_pairs": len(positives),
+        "candidate_recall": round(sum(hit) / max(1, len(hit)), 4),
+        "candidates_per_query": round(len(found) / max(1, len(q)), 1),
+        "reduction_ratio": round(1 - len(found) / (len(q) * len(index.ref)), 6),
+        "missed": missed[:10],
+    }
+
+
+def _cluster_set_recall(name: str, frame: pl.DataFrame, truth: np.ndarray) -> dict[str, object]:
+    """Candidate recall of a list searched against itself, as ``dedupe`` searches it.
+
+    ``pair_recall``: share of true same-entity pairs that are candidate pairs. ``connected_recall``: share
+    of true pairs joined by a path of candidate pairs inside their entity, the most any clustering of the
+    scored pairs could join (a large entity's records cannot all be each other's top candidates).
+    """
+    index = EntityIndex.build(frame)
+    qi, ri = _candidate_pairs(index, index.ref)
+    keep = qi != ri
+    a, b = np.minimum(qi[keep], ri[keep]), np.maximum(qi[keep], ri[keep])
+    cand = set(zip(a.tolist(), b.tolist(), strict=True))
+    pos = {i: k for k, i in enumerate(index.ref.ids)}
+    t = np.empty(len(index.ref), dtype=object)
+    for i, lab in zip(frame["id"].to_list(), truth.tolist(), strict=True):
+        t[pos[i]] = lab
+    true_pairs = {(x, y) for x, y in _pairs_of(t)}
+    parent = list(range(len(t)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for x, y in cand:
+        if t[x] == t[y]:
+            parent[find(x)] = find(y)
+    sizes: dict[object, int] = {}
+    for i in range(len(t)):
+        sizes[(t[i], find(i))] = sizes.get((t[i], find(i)), 0) + 1
+    connected = sum(c * (c - 1) // 2 for c in sizes.values())
+    n = len(t)
+    return {
+        "set": name,
+        "records": n,
+        "true_pairs": len(true_pairs),
+        "pair_recall": round(len(cand & true_pairs) / max(1, len(true_pairs)), 4),
+        "connected_recall": round(connected / max(1, len(true_pairs)), 4),
+        "candidate_pairs": len(cand),
+        "reduction_ratio": round(1 - len(cand) / (n * (n - 1) / 2), 6),
+    }
+
+
+def candidate_recall(background: int) -> list[dict[str, object]]:
+    """Candidate recall and reduction ratio on every labelled set (issue #3: >= 0.99 of true pairs)."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from gen_names import load_or_generate
+
+    bg = load_or_generate(background) if background else None
+    out = []
+    df = pl.read_csv(DATA / "oar_training_pairs" / "oar_labelled_pairs.csv", infer_schema_length=0)
+    left = df.select(
+        pl.format("a{}", pl.int_range(pl.len())).alias("id"),
+        pl.col("name_a").alias("name"),
+        pl.col("country_a").str.to_uppercase().alias("country"),
+        pl.col("address_a").alias("address"),
+    )
+    right = df.select(
+        pl.format("b{}", pl.int_range(pl.len())).alias("id"),
+        pl.col("name_b").alias("name"),
+        pl.col("country_b").str.to_uppercase().alias("country"),
+        pl.col("address_b").alias("address"),
+    )
+    labels = df["label"].cast(pl.Int64).to_numpy()
+    out.append(_pair_set_recall("oar_training_pairs", left, right, labels, bg))
+    df = pl.read_csv(DATA / "company_name_matcher_pairs" / "test_data.csv", infer_schema_length=0)
+    df = df.rename({c: c.lstrip("\ufeff") for c in df.columns})
+    left = df.select(pl.format("a{}", pl.int_range(pl.len())).alias("id"), pl.col("Name_x").alias("name"))
+    right = df.select(pl.format("b{}", pl.int_range(pl.len())).alias("id"), pl.col("Name_y").alias("name"))
+    out.append(
+        _pair_set_recall(
+            "company_name_matcher_pairs", left, right, df["Targets"].cast(pl.Int64).to_numpy(), bg
+        )
+    )
+    df = pl.read_csv(DATA / "patstat_company_clusters" / "patstat_reference.csv", infer_schema_length=0)
+    frame = df.select(pl.col("person_id").alias("id"), pl.col("person_name").alias("name"))
+    out.append(_cluster_set_recall("patstat_company_clusters", frame, df["leuven_id"].to_numpy()))
+    df = pl.read_csv(
+        DATA / "dedupe_chicago_early_childhood" / "csv_example_input_with_true_ids.csv", infer_schema_length=0
+    )
+    frame = df.select(
+        pl.col("Id").alias("id"),
+        pl.col("Site name").str.replace_all(r"\s+", " ").alias("name"),
+        pl.lit("US").alias("country"),
+        pl.col("Address").str.replace_all(r"\s+", " ").alias("address"),
+    )
+    out.append(_cluster_set_recall("dedupe_chicago_early_childhood", frame, df["True Id"].to_numpy()))
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=("eval", "speed", "blocking", "separation", "tolerance"))
+    ap.add_argument("what", choices=("eval", "speed", "blocking", "candidates", "separation", "tolerance"))
     ap.add_argument("--ref", type=int, default=1_000_000)
     ap.add_argument("--queries", type=int, default=100_000)
     ap.add_argument("--lookups", type=int, default=1000)
     ap.add_argument("--brute", type=int, default=20)
     ap.add_argument("--sets", default="oar,company,patstat,chicago,sibur")
     ap.add_argument("--show-misses", type=int, default=0, help="blocking: print this many missed queries")
+    ap.add_argument(
+        "--background",
+        type=int,
+        default=1_000_000,
+        help="candidates: generated entities added to the reference",
+    )
     args = ap.parse_args()
     if args.what == "eval":
         runners = {
@@ -411,6 +575,9 @@ def main() -> None:
             t = time.perf_counter()
             res = runners[s]()
             res["wall_s"] = round(time.perf_counter() - t, 1)
+            print(json.dumps(res, ensure_ascii=False, default=str), flush=True)
+    elif args.what == "candidates":
+        for res in candidate_recall(args.background):
             print(json.dumps(res, ensure_ascii=False, default=str), flush=True)
     elif args.what == "separation":
         print(json.dumps(tune_separation()), flush=True)

@@ -20,7 +20,7 @@ import polars as pl
 import scipy.sparse as sp
 
 from risk_engine.errors import InputSchemaError
-from risk_engine.matching.blocking import CandidateIndex, sorted_unique
+from risk_engine.matching.blocking import CandidateIndex, profile_codes, sorted_unique
 from risk_engine.matching.compare import FEATURES, PairVectors, compare_pairs, compare_pairs_above
 from risk_engine.matching.decisions import normalise_decisions
 from risk_engine.matching.identifiers import SCHEMES
@@ -201,6 +201,7 @@ class EntityIndex:
     position: dict[str, int]
     model: MatchModel
     extra_columns: dict[str, list[Any]] = field(default_factory=dict)
+    _copies: dict[int, tuple[int, ...]] | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def build(cls, ref: pl.DataFrame, *, model: MatchModel | None = None) -> EntityIndex:
@@ -353,7 +354,56 @@ class EntityIndex:
         """
         q = prepare_records(query, side="query")
         scored = self.score_all(q, min_probability=min_probability, progress=progress, workers=workers)
+        scored = self._with_copies(q, scored, min_probability=min_probability)
         return self._finish(q, scored, decisions, min_probability=min_probability)
+
+    def copy_groups(self) -> dict[int, tuple[int, ...]]:
+        """Reference rows that share country, normalised name and profile with another: position -> the group.
+
+        The candidate search reaches such exact copies through the first of them (``blocking``), so
+        ``link`` adds the others to every pair the first is in. Computed once, on first use.
+        """
+        if self._copies is None:
+            rec = self.ref
+            frame = pl.DataFrame(
+                {
+                    "country": [c or "" for c in rec.country],
+                    "core": list(rec.core),
+                    "profile": profile_codes(record_profiles(rec), len(rec)),
+                },
+                schema={"country": pl.String, "core": pl.String, "profile": pl.Int64},
+            ).with_row_index("pos")
+            groups = (
+                frame.group_by("country", "core", "profile")
+                .agg(pl.col("pos").cast(pl.Int64).sort())
+                .filter(pl.col("pos").list.len() > 1)
+            )
+            self._copies = {p: tuple(members) for members in groups["pos"].to_list() for p in members}
+        return self._copies
+
+    def _with_copies(
+        self, q: PreparedRecords, scored: ScoredPairs, *, min_probability: float | None
+    ) -> ScoredPairs:
+        """``scored`` with the pairs of each reference row's exact copies added (scored like any pair)."""
+        groups = self.copy_groups()
+        if not groups or len(scored) == 0:
+            return scored
+        present = set(zip(scored.li.tolist(), scored.ri.tolist(), strict=True))
+        new = sorted({(a, c) for a, b in present if b in groups for c in groups[b] if (a, c) not in present})
+        if not new:
+            return scored
+        qg, qt = self.candidates.query_matrices(q.core, q.key)
+        vectors = PairVectors(qg, self.candidates.gram_matrix, qt, self.candidates.token_matrix)
+        threshold = self.model.review_threshold if min_probability is None else min_probability
+        extra = self._score(
+            q,
+            np.asarray([a for a, _ in new], dtype=np.int64),
+            np.asarray([c for _, c in new], dtype=np.int64),
+            vectors,
+            threshold,
+            False,
+        )
+        return ScoredPairs.concat([scored, extra])
 
     def _finish(
         self,

@@ -613,3 +613,34 @@ def test_one_address_under_two_country_codes_is_a_country_slip_not_a_namesake() 
     assert row["slip"]["contrib_country_conflict_at_address"] > 0
     assert row["slip"]["probability"] > 0.7 > row["namesake"]["probability"]
     assert row["other_plot"]["probability"] < row["slip"]["probability"]
+
+
+def test_exact_copies_in_the_reference_are_all_linked() -> None:
+    # The candidate search reaches rows that repeat a name, country and profile through the first of
+    # them; link reports every copy, so a listed entity filed twice is not hidden behind the first.
+    ref = pl.DataFrame(
+        {
+            "id": ["R1", "R2", "R3", "R4", "R5", "R6"],
+            "name": [
+                "Sangwoo Cambodia Co Ltd",
+                "Sangwoo Cambodia Co Ltd",
+                "Dewhirst (Cambodia) Co. Ltd",
+                "SANGWOO CAMBODIA CO., LTD",
+                "Sangwoo Cambodia Co Ltd",  # another address: not a copy (its own profile)
+                "Sangwoo Cambodia Co Ltd",  # another country: not a copy
+            ],
+            "country": ["KH", "KH", "KH", "KH", "KH", "VN"],
+            "address": ["Trapangkong Commune"] * 2 + [None, "Trapangkong Commune", "Phnom Penh", None],
+        }
+    )
+    index = EntityIndex.build(ref)
+    assert index.copy_groups() == {0: (0, 1, 3), 1: (0, 1, 3), 3: (0, 1, 3)}
+    q = pl.DataFrame({"id": ["q"], "name": ["Sang Woo (Cambodia) Co Ltd"], "country": ["KH"]})
+    pairs = index.link(q)
+    got = dict(zip(pairs["right_id"], pairs["probability"], strict=True))
+    assert {"R1", "R2", "R4"} <= set(got) and "R3" not in got and "R6" not in got
+    assert got["R1"] == pytest.approx(got["R2"]) == pytest.approx(got["R4"])
+    assert pairs["rank"].to_list() == list(range(1, pairs.height + 1))
+    decisions = pl.DataFrame({"left_id": ["q"], "right_id": ["R2"], "decision": ["reject"]})
+    kept = set(index.link(q, decisions=decisions)["right_id"])
+    assert "R2" not in kept and {"R1", "R4"} <= kept  # a remembered rejection removes that copy only
