@@ -442,7 +442,7 @@ class CandidateIndex:
         token_search = _mask_entries(token_matrix, tokens.df[token_matrix.indices] <= max_token_df)
         countries = np.array([c or "" for c in country], dtype=object)
         core_arr = np.array(core, dtype=object)
-        prof = profile_codes(profile, n)
+        prof = _profile_codes(profile, n)
         blocks: dict[str, _Block] = {}
         order = np.argsort(countries, kind="stable")
         sorted_c = countries[order]
@@ -586,7 +586,7 @@ def _block(
     return _Block(firsts, search[firsts].T.tocsr(), token_search[firsts].T.tocsr(), member_ptr, members)
 
 
-def profile_codes(profile: Sequence[object] | None, n: int) -> np.ndarray | None:
+def _profile_codes(profile: Sequence[object] | None, n: int) -> np.ndarray | None:
     """One integer per distinct profile value (first seen, first numbered), or None."""
     if profile is None:
         return None

@@ -20,7 +20,7 @@ import polars as pl
 import scipy.sparse as sp
 
 from risk_engine.errors import InputSchemaError
-from risk_engine.matching.blocking import CandidateIndex, profile_codes, sorted_unique
+from risk_engine.matching.blocking import CandidateIndex, sorted_unique
 from risk_engine.matching.compare import FEATURES, PairVectors, compare_pairs, compare_pairs_above
 from risk_engine.matching.decisions import normalise_decisions
 from risk_engine.matching.identifiers import SCHEMES
@@ -164,14 +164,16 @@ def score_pairs(
     return ScoredPairs(np.asarray(li), np.asarray(ri), prob, source, feats, contrib)
 
 
-def record_profiles(rec: PreparedRecords) -> list[tuple[object, ...]]:
-    """What besides the name tells records apart, per row.
+def record_profiles(rec: PreparedRecords, rows: list[int] | None = None) -> list[tuple[object, ...]]:
+    """What besides the name tells records apart, per row (of ``rows``, or of all).
 
     Legal form, branch, numbers, address, native name and identifiers: rows of one name that agree on
     all of them are copies for the candidate search.
     """
-    columns = [rec.legal_form, rec.branch, rec.numbers, rec.address, rec.native]
+    columns: list[Sequence[object]] = [rec.legal_form, rec.branch, rec.numbers, rec.address, rec.native]
     columns += [rec.identifiers[s] for s in SCHEMES]
+    if rows is not None:
+        return [tuple(c[i] for c in columns) for i in rows]
     return list(zip(*columns, strict=True))
 
 
@@ -365,20 +367,18 @@ class EntityIndex:
         """
         if self._copies is None:
             rec = self.ref
-            frame = pl.DataFrame(
-                {
-                    "country": [c or "" for c in rec.country],
-                    "core": list(rec.core),
-                    "profile": profile_codes(record_profiles(rec), len(rec)),
-                },
-                schema={"country": pl.String, "core": pl.String, "profile": pl.Int64},
-            ).with_row_index("pos")
-            groups = (
-                frame.group_by("country", "core", "profile")
-                .agg(pl.col("pos").cast(pl.Int64).sort())
-                .filter(pl.col("pos").list.len() > 1)
+            # Only rows whose country and name repeat can be copies: find those first (a vectorised pass),
+            # then compare the profiles of those few.
+            named = pl.DataFrame(
+                {"country": [c or "" for c in rec.country], "core": rec.core},
+                schema={"country": pl.String, "core": pl.String},
             )
-            self._copies = {p: tuple(members) for members in groups["pos"].to_list() for p in members}
+            repeated = np.flatnonzero(named.is_duplicated().to_numpy())
+            profiles = record_profiles(rec, repeated.tolist())
+            groups: dict[tuple[object, ...], list[int]] = {}
+            for i, prof in zip(repeated.tolist(), profiles, strict=True):
+                groups.setdefault((rec.country[i] or "", rec.core[i], prof), []).append(i)
+            self._copies = {i: tuple(g) for g in groups.values() if len(g) > 1 for i in g}
         return self._copies
 
     def _with_copies(
