@@ -397,7 +397,7 @@ def _candidate_pairs(index: EntityIndex, q: object) -> tuple[np.ndarray, np.ndar
     """(query position, reference position) of every candidate ``link``/``dedupe`` would score."""
     qg, qt = index.candidates.query_matrices(q.core, q.key)  # type: ignore[attr-defined]
     qis, ris = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
-    for _, qi, ri, _ in index.candidates.candidates(qg, qt, q.country, keys=q.key):  # type: ignore[attr-defined]
+    for _, qi, ri, _ in index.candidates.candidates(qg, qt, q.country, keys=q.key, addresses=q.address):  # type: ignore[attr-defined]
         qis.append(qi)
         ris.append(ri)
     id_li, id_ri = index._identifier_pairs(q)  # type: ignore[arg-type]

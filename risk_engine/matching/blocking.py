@@ -337,6 +337,10 @@ class _Block:
     # itself, then the first row of each other profile of its name. None when no name has two profiles.
     member_ptr: np.ndarray | None = None
     members: np.ndarray | None = None
+    # The address channel: reference positions searched by address (the first row of each name and
+    # profile) and their address-token posting lists (tokens x those rows); None without addresses.
+    addr_rows: np.ndarray | None = None
+    addr_t: sp.csr_matrix | None = None
 
     def expand(self, cols: np.ndarray, cap: int) -> tuple[np.ndarray, np.ndarray]:
         """(pick index, reference position) of up to ``cap`` members of each picked searched row."""
@@ -404,6 +408,11 @@ class CandidateIndex:
     max_token_df: int = 5000
     max_gram_df: int | None = 8000
     exact: dict[str, tuple[int, ...]] | None = None  # key -> positions, keys shared by <= MAX_EXACT
+    addresses: TfidfSpace | None = None  # address tokens (``address_key`` words), None without addresses
+    address_vocab: dict[str, int] | None = None
+    n_addr: int = 3
+    k_addr: int = 5
+    max_addr_df: int = 5000
 
     MAX_EXACT = 50
 
@@ -415,13 +424,17 @@ class CandidateIndex:
         country: Sequence[str | None],
         *,
         profile: Sequence[object] | None = None,
+        addresses: Sequence[str] | None = None,
         **params: int,
     ) -> CandidateIndex:
         """Index normalised names (``core`` for grams, ``key`` for tokens) with their countries.
 
         ``profile`` (one hashable value per row, e.g. legal form and address) tells the rows that
         share a name apart: rows with the same name and profile are copies, searched through the first.
-        Without it, every row of a name is a copy of the first.
+        Without it, every row of a name is a copy of the first. ``addresses`` (normalised address keys,
+        "" when missing) add the address channel: a query with an address also meets the entities whose
+        addresses share its rarest words, whatever their names (a site renamed, or filed under its group's
+        name).
         """
         n = len(core)
         g_rows, g_codes = _gram_codes(core)
@@ -454,6 +467,20 @@ class CandidateIndex:
             blocks[c] = _block(np.sort(order[a:b]), core_arr, prof, search, token_search)
         everything = _block(np.arange(n), core_arr, prof, search, token_search)
         del search, token_search
+        address_space = address_vocab = None
+        if addresses is not None and any(addresses):
+            a_rows, a_codes, address_vocab = _fit_tokens(addresses)
+            address_space = TfidfSpace.fit(a_codes, n)
+            address_matrix = address_space.matrix(a_rows, a_codes, n)
+            max_addr_df = params.get("max_addr_df", cls.max_addr_df)
+            address_search = _mask_entries(
+                address_matrix, address_space.df[address_matrix.indices] <= max_addr_df
+            )
+            for block in (*blocks.values(), everything):
+                rows = block.members if block.members is not None else block.rows
+                block.addr_rows = rows
+                block.addr_t = address_search[rows].T.tocsr()
+            del address_matrix, address_search
         groups = (
             pl.DataFrame({"key": list(key)}, schema={"key": pl.String})
             .with_row_index("pos")
@@ -464,7 +491,17 @@ class CandidateIndex:
         )
         exact = dict(zip(groups["key"].to_list(), (tuple(p) for p in groups["pos"].to_list()), strict=True))
         return cls(
-            grams, tokens, token_vocab, gram_matrix, token_matrix, blocks, everything, exact=exact, **params
+            grams,
+            tokens,
+            token_vocab,
+            gram_matrix,
+            token_matrix,
+            blocks,
+            everything,
+            exact=exact,
+            addresses=address_space,
+            address_vocab=address_vocab,
+            **params,
         )
 
     @property
@@ -500,11 +537,14 @@ class CandidateIndex:
         keys: Sequence[str] | None = None,
         chunk: int = 2048,
         subset: np.ndarray | None = None,
+        addresses: Sequence[str] | None = None,
     ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
         """Yield (queries of the chunk, query position, reference position, blocking score) per chunk.
 
         With ``keys`` (the queries' sorted-token keys), entities with exactly the same key are always
-        candidates, in any country.
+        candidates, in any country. With ``addresses`` (the queries' address keys, "" when missing) and
+        an index built with addresses, the entities whose addresses share a query's rarest address words
+        (its ``n_addr`` rarest with document frequency <= ``max_addr_df``; top ``k_addr``) are too.
         """
         positions = range(len(country)) if subset is None else subset.tolist()
         # A small batch (the API's): choose each query's rarest features once, not once per country
@@ -528,6 +568,12 @@ class CandidateIndex:
                 else:
                     chosen = self._select(_take(g_rows, part), _take(t_rows, part))
                 qi, ri, score = self._search(block, chosen, part)
+                if addresses is not None and self.addresses is not None:
+                    aq, ar, av = self._search_addresses(block, [addresses[i] for i in part.tolist()])
+                    if len(aq):
+                        qi = np.concatenate([qi, part[aq]])
+                        ri = np.concatenate([ri, ar])
+                        score = np.concatenate([score, av])
                 if keys is not None and self.exact:
                     # Plain dict lookups, not a dataframe join: this path also runs in forked workers.
                     eq = [(i, p) for i in part.tolist() for p in self.exact.get(keys[i], ())]
@@ -548,6 +594,24 @@ class CandidateIndex:
             qt, self.tokens.df, self.n_tokens, self.max_token_df, 0, self.everything.tokens_t.shape[0]
         )
         return sel, jsel, tsel
+
+    def _search_addresses(
+        self, block: _Block, addresses: list[str]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(query row in ``addresses``, reference position, address cosine) of the address channel."""
+        empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32))
+        if self.addresses is None or block.addr_t is None or block.addr_rows is None or not any(addresses):
+            return empty
+        rows, codes = token_codes(addresses, self.address_vocab)
+        if len(rows) == 0:
+            return empty
+        m = self.addresses.matrix(rows, codes, len(addresses))
+        width = block.addr_t.shape[0]
+        chosen = _rarest(
+            (m.indptr, m.indices, m.data), self.addresses.df, self.n_addr, self.max_addr_df, 0, width
+        )
+        r, c, v = top_k_rows(*_product(chosen, block.addr_t, len(addresses)), self.k_addr)
+        return r.astype(np.int64), block.addr_rows[c].astype(np.int64), v.astype(np.float32)
 
     def _search(
         self, block: _Block, chosen: tuple[_Rows, ...], part: np.ndarray

@@ -209,7 +209,9 @@ class EntityIndex:
     def build(cls, ref: pl.DataFrame, *, model: MatchModel | None = None) -> EntityIndex:
         """Index a reference table (``id``, ``name``, optional ``country``, ``address``, identifiers)."""
         rec = prepare_records(ref, side="reference")
-        cand = CandidateIndex.build(rec.core, rec.key, rec.country, profile=record_profiles(rec))
+        cand = CandidateIndex.build(
+            rec.core, rec.key, rec.country, profile=record_profiles(rec), addresses=rec.address
+        )
         return cls(
             ref=rec,
             candidates=cand,
@@ -278,7 +280,9 @@ class EntityIndex:
         if subset is not None and len(id_li):
             keep = np.isin(id_li, subset)
             id_li, id_ri = id_li[keep], id_ri[keep]
-        blocks = self.candidates.candidates(qg, qt, q.country, keys=q.key, chunk=chunk, subset=subset)
+        blocks = self.candidates.candidates(
+            qg, qt, q.country, keys=q.key, chunk=chunk, subset=subset, addresses=q.address
+        )
         first = True
         for part, qi, ri, _ in blocks:
             if first and len(id_li):
@@ -544,7 +548,7 @@ class EntityIndex:
         # them (``iter_scored`` scores group by group: a fixed cost per country of the batch).
         id_li, id_ri = self._identifier_pairs(q)
         qis, ris = [id_li], [id_ri]
-        for _, qi, ri, _ in self.candidates.candidates(qg, qt, q.country, keys=q.key):
+        for _, qi, ri, _ in self.candidates.candidates(qg, qt, q.country, keys=q.key, addresses=q.address):
             qis.append(qi)
             ris.append(ri)
         scored = self._score(

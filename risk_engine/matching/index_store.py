@@ -6,6 +6,7 @@ half of it):
     DIR/records.parquet     the prepared reference records, one column per ``PreparedRecords`` field
                             (dict fields such as ``identifiers`` as one column per key)
     DIR/vocab.parquet       the token vocabulary, in code order
+    DIR/address_vocab.parquet  the address-token vocabulary, in code order (empty without addresses)
     DIR/exact.parquet       sorted-token keys shared by few entities, with their positions
     DIR/arrays.npz          the candidate index's numpy arrays and sparse matrices (uncompressed)
     DIR/manifest.json       written last: format version, row count, model checksum, code fingerprint,
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
     from risk_engine.matching.model import MatchModel
 
 FORMAT = "risk_engine.entity_index"
-FORMAT_VERSION = 2  # 2: blocks search distinct names (rows, member_ptr, members)
+FORMAT_VERSION = 3  # 2: blocks search distinct names (rows, member_ptr, members); 3: the address channel
 MANIFEST = "manifest.json"
 # The code whose output the saved index holds: any change to it makes a saved index stale.
 FINGERPRINTED = ("normalise.py", "compare.py", "identifiers.py", "records.py", "blocking.py")
@@ -57,6 +58,9 @@ _SCALAR_PARAMS = (
     "n_glued",
     "k_glued",
     "k_same",
+    "n_addr",
+    "k_addr",
+    "max_addr_df",
 )
 
 
@@ -171,6 +175,9 @@ def _put_block(arrays: dict[str, np.ndarray], name: str, block: _Block) -> None:
     if block.member_ptr is not None and block.members is not None:
         arrays[f"{name}.member_ptr"] = block.member_ptr
         arrays[f"{name}.members"] = block.members
+    if block.addr_rows is not None and block.addr_t is not None:
+        arrays[f"{name}.addr_rows"] = block.addr_rows
+        _put_csr(arrays, f"{name}.addr_t", block.addr_t)
 
 
 def _get_block(arrays: Mapping[str, np.ndarray], name: str) -> _Block:
@@ -180,6 +187,8 @@ def _get_block(arrays: Mapping[str, np.ndarray], name: str) -> _Block:
         _get_csr(arrays, f"{name}.tokens_t"),
         arrays.get(f"{name}.member_ptr"),
         arrays.get(f"{name}.members"),
+        arrays.get(f"{name}.addr_rows"),
+        _get_csr(arrays, f"{name}.addr_t") if f"{name}.addr_rows" in arrays else None,
     )
 
 
@@ -214,6 +223,13 @@ def save_index(index: EntityIndex, path: Path, *, source: Mapping[str, Any] | No
         pl.DataFrame({"token": [t for t, _ in vocab]}, schema={"token": pl.String}).write_parquet(
             tmp / "vocab.parquet", compression="lz4", statistics=False
         )
+        address_vocab = sorted((cand.address_vocab or {}).items(), key=lambda kv: kv[1])
+        if [c for _, c in address_vocab] != list(range(len(address_vocab))):
+            msg = "address vocabulary codes are not 0..V-1"
+            raise IndexArtifactError(msg)
+        pl.DataFrame({"token": [t for t, _ in address_vocab]}, schema={"token": pl.String}).write_parquet(
+            tmp / "address_vocab.parquet", compression="lz4", statistics=False
+        )
         exact = cand.exact or {}
         pl.DataFrame(
             {"key": list(exact), "positions": [list(p) for p in exact.values()]},
@@ -222,6 +238,8 @@ def save_index(index: EntityIndex, path: Path, *, source: Mapping[str, Any] | No
         arrays: dict[str, np.ndarray] = {}
         _put_space(arrays, "grams", cand.grams)
         _put_space(arrays, "tokens", cand.tokens)
+        if cand.addresses is not None:
+            _put_space(arrays, "addresses", cand.addresses)
         _put_csr(arrays, "gram_matrix", cand.gram_matrix)
         _put_csr(arrays, "token_matrix", cand.token_matrix)
         blocks = sorted(cand.blocks)
@@ -237,7 +255,11 @@ def save_index(index: EntityIndex, path: Path, *, source: Mapping[str, Any] | No
             "rows": len(index.ref),
             "records_layout": layout,
             "blocks": blocks,
-            "n_docs": {"grams": cand.grams.n_docs, "tokens": cand.tokens.n_docs},
+            "n_docs": {
+                "grams": cand.grams.n_docs,
+                "tokens": cand.tokens.n_docs,
+                **({"addresses": cand.addresses.n_docs} if cand.addresses is not None else {}),
+            },
             "params": {p: getattr(cand, p) for p in _SCALAR_PARAMS},
             "exact": cand.exact is not None,
             "extra_columns": sorted(index.extra_columns),
@@ -313,6 +335,7 @@ def load_index(
         # thread pool does not survive a fork (pyarrow's does).
         records = _records_from(pq.read_table(path / "records.parquet"), manifest["records_layout"])
         tokens = pq.read_table(path / "vocab.parquet").column("token").to_pylist()
+        address_tokens = pq.read_table(path / "address_vocab.parquet").column("token").to_pylist()
         exact_table = pq.read_table(path / "exact.parquet")
         with np.load(path / "arrays.npz", allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
@@ -339,6 +362,14 @@ def load_index(
             blocks=blocks,
             everything=_get_block(arrays, "everything"),
             exact=exact,
+            addresses=(
+                _get_space(arrays, "addresses", int(n_docs["addresses"])) if "addresses" in n_docs else None
+            ),
+            address_vocab=(
+                dict(zip(address_tokens, range(len(address_tokens)), strict=True))
+                if "addresses" in n_docs
+                else None
+            ),
             **manifest["params"],
         )
     except IndexArtifactError:

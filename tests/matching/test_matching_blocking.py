@@ -1,6 +1,7 @@
 import random
 
 import numpy as np
+import polars as pl
 import scipy.sparse as sp
 
 from risk_engine.matching.blocking import CandidateIndex, keep_rarest, top_k_per_row
@@ -102,3 +103,64 @@ def test_a_picked_name_stands_for_each_of_its_different_records_once() -> None:
     many = ["Sunrise Knitwear Ltd"] * 60
     ci = _built(many, ["BD"] * 60, profile=[f"plot {i}" for i in range(60)], k_same=3)
     assert sorted(set(_found(ci, "Sunrise Knitwear", "BD"))) == [0, 1, 2]
+
+
+def test_address_channel_meets_a_site_filed_under_another_name() -> None:
+    # A facility renamed, or filed under its group's name, shares no name grams with the query; the
+    # address channel still makes it a candidate (the model then decides), within the query's country.
+    from risk_engine.matching.index import EntityIndex
+    from risk_engine.matching.records import prepare_records
+
+    gen = generate_entities(800, seed=21).select("id", "name", "country", "address")
+    extra = pl.DataFrame(
+        {
+            "id": ["T1", "T2", "T3"],
+            "name": [
+                "Tessil Industry Group d.o.o.",
+                "Ar Han Tekstil San. ve Tic. Ltd. Sti.",
+                "Tessil Industry Group",
+            ],
+            "country": ["RS", "TR", "HR"],
+            "address": [
+                "Pantelejska 58 18000 Nis Serbia",
+                "1656 Sokak Orhangazi Mah. No 2A Zeminkat Esenyurt 34538 Istanbul",
+                "Pantelejska 58 18000 Nis Serbia",  # the same words in another country
+            ],
+        }
+    )
+    index = EntityIndex.build(pl.concat([gen, extra]))
+    queries = pl.DataFrame(
+        {
+            "id": ["q1", "q2", "q3"],
+            "name": [
+                "Olimpias Knitting Serbia d.0.0.",
+                "Hanak Teks San ve Tic Ltd Sti",
+                "Olimpias Knitting Serbia",
+            ],
+            "country": ["RS", "TR", "RS"],
+            "address": [
+                "pantelejska 58 nis serbia",
+                "1656 sok. orhangazi mah. no 2a a2 esenyurt istanbul 34538",
+                None,
+            ],
+        }
+    )
+    q = prepare_records(queries, side="query")
+    qg, qt = index.candidates.query_matrices(q.core, q.key)
+
+    def found(addresses: list[str] | None) -> set[tuple[str, str]]:
+        return {
+            (q.ids[a], index.ref.ids[b])
+            for _, qi, ri, _ in index.candidates.candidates(
+                qg, qt, q.country, keys=q.key, addresses=addresses
+            )
+            for a, b in zip(qi.tolist(), ri.tolist(), strict=True)
+        }
+
+    without, with_addresses = found(None), found(q.address)
+    assert ("q1", "T1") not in without  # the names alone do not meet
+    assert {("q1", "T1"), ("q2", "T2")} <= with_addresses
+    assert ("q1", "T3") not in with_addresses  # another country's block is not searched
+    assert not any(a == "q3" and b.startswith("T") for a, b in with_addresses)  # no address, no channel
+    assert without <= with_addresses
+    assert len(with_addresses) - len(without) <= 3 * index.candidates.k_addr  # top k_addr per query

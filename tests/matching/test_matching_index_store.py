@@ -76,7 +76,12 @@ def test_round_trip_gives_identical_results(built: EntityIndex, saved: Path, ref
         assert (a.members is None) == (b.members is None)
         if b.members is not None:
             assert np.array_equal(a.members, b.members) and np.array_equal(a.member_ptr, b.member_ptr)  # type: ignore[arg-type]
+        assert np.array_equal(a.addr_rows, b.addr_rows)  # type: ignore[arg-type]
+        assert a.addr_t is not None and b.addr_t is not None and (a.addr_t != b.addr_t).nnz == 0
     assert built.candidates.everything.members is not None
+    assert loaded.candidates.address_vocab == built.candidates.address_vocab
+    assert built.candidates.addresses is not None and loaded.candidates.addresses is not None
+    assert np.array_equal(loaded.candidates.addresses.df, built.candidates.addresses.df)
     q = _queries(ref, 150)
     a, b = built.link(q, workers=1), loaded.link(q, workers=1)
     assert a.height > 100
