@@ -182,6 +182,23 @@ def token_codes(keys: Sequence[str], vocab: dict[str, int] | None = None) -> tup
     return rows, codes
 
 
+def _known_token_codes(texts: Sequence[str], vocab: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(row, code) of the words of ``texts`` that ``vocab`` knows; a word the reference lacks finds nothing.
+
+    Plain Python: this runs per chunk inside forked link workers, where polars may deadlock. Leaving the
+    unknown words out of the query's norm scales all of a query's scores alike, so its top k is the same.
+    """
+    rows: list[int] = []
+    codes: list[int] = []
+    for r, text in enumerate(texts):
+        for t in dict.fromkeys(text.split()):
+            c = vocab.get(t)
+            if c is not None:
+                rows.append(r)
+                codes.append(c)
+    return np.asarray(rows, dtype=np.int64), np.asarray(codes, dtype=np.int64)
+
+
 def _fit_tokens(keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
     """(row, token code) pairs and the token vocabulary (codes 0..V-1) of the reference side."""
     frame = (
@@ -602,7 +619,7 @@ class CandidateIndex:
         empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32))
         if self.addresses is None or block.addr_t is None or block.addr_rows is None or not any(addresses):
             return empty
-        rows, codes = token_codes(addresses, self.address_vocab)
+        rows, codes = _known_token_codes(addresses, self.address_vocab or {})
         if len(rows) == 0:
             return empty
         m = self.addresses.matrix(rows, codes, len(addresses))
