@@ -88,29 +88,36 @@ def eval_pairs(name: str, left: pl.DataFrame, right: pl.DataFrame, labels: np.nd
     return out
 
 
-def oar_pairs() -> dict[str, object]:
+def oar_sides() -> tuple[pl.DataFrame, pl.DataFrame, np.ndarray]:
+    """The OAR labelled pairs as (left records, right records, labels), row k of each a pair."""
     df = pl.read_csv(DATA / "oar_training_pairs" / "oar_labelled_pairs.csv", infer_schema_length=0)
-    left = df.select(
-        pl.format("a{}", pl.int_range(pl.len())).alias("id"),
-        pl.col("name_a").alias("name"),
-        pl.col("country_a").str.to_uppercase().alias("country"),
-        pl.col("address_a").alias("address"),
-    )
-    right = df.select(
-        pl.format("b{}", pl.int_range(pl.len())).alias("id"),
-        pl.col("name_b").alias("name"),
-        pl.col("country_b").str.to_uppercase().alias("country"),
-        pl.col("address_b").alias("address"),
-    )
-    return eval_pairs("oar_training_pairs (facilities)", left, right, df["label"].cast(pl.Int64).to_numpy())
+    sides = [
+        df.select(
+            pl.format(f"{side}{{}}", pl.int_range(pl.len())).alias("id"),
+            pl.col(f"name_{side}").alias("name"),
+            pl.col(f"country_{side}").str.to_uppercase().alias("country"),
+            pl.col(f"address_{side}").alias("address"),
+        )
+        for side in ("a", "b")
+    ]
+    return sides[0], sides[1], df["label"].cast(pl.Int64).to_numpy()
 
 
-def company_name_pairs() -> dict[str, object]:
+def company_sides() -> tuple[pl.DataFrame, pl.DataFrame, np.ndarray]:
+    """The company-name pairs as (left records, right records, labels)."""
     df = pl.read_csv(DATA / "company_name_matcher_pairs" / "test_data.csv", infer_schema_length=0)
     df = df.rename({c: c.lstrip("\ufeff") for c in df.columns})
     left = df.select(pl.format("a{}", pl.int_range(pl.len())).alias("id"), pl.col("Name_x").alias("name"))
     right = df.select(pl.format("b{}", pl.int_range(pl.len())).alias("id"), pl.col("Name_y").alias("name"))
-    return eval_pairs("company_name_matcher_pairs", left, right, df["Targets"].cast(pl.Int64).to_numpy())
+    return left, right, df["Targets"].cast(pl.Int64).to_numpy()
+
+
+def oar_pairs() -> dict[str, object]:
+    return eval_pairs("oar_training_pairs (facilities)", *oar_sides())
+
+
+def company_name_pairs() -> dict[str, object]:
+    return eval_pairs("company_name_matcher_pairs", *company_sides())
 
 
 # --- cluster sets ------------------------------------------------------------------------------
@@ -199,7 +206,8 @@ def patstat() -> dict[str, object]:
     return eval_clusters("patstat_company_clusters", frame, df["leuven_id"].to_numpy())
 
 
-def chicago() -> dict[str, object]:
+def chicago_frame() -> tuple[pl.DataFrame, np.ndarray]:
+    """The Chicago early-childhood records (id, name, country, address) and their true entity ids."""
     df = pl.read_csv(
         DATA / "dedupe_chicago_early_childhood" / "csv_example_input_with_true_ids.csv", infer_schema_length=0
     )
@@ -209,7 +217,11 @@ def chicago() -> dict[str, object]:
         pl.lit("US").alias("country"),
         pl.col("Address").str.replace_all(r"\s+", " ").alias("address"),
     )
-    return eval_clusters("dedupe_chicago_early_childhood", frame, df["True Id"].to_numpy())
+    return frame, df["True Id"].to_numpy()
+
+
+def chicago() -> dict[str, object]:
+    return eval_clusters("dedupe_chicago_early_childhood", *chicago_frame())
 
 
 def sibur() -> dict[str, object]:
@@ -506,44 +518,14 @@ def candidate_recall(background: int) -> list[dict[str, object]]:
     from gen_names import load_or_generate
 
     bg = load_or_generate(background) if background else None
-    out = []
-    df = pl.read_csv(DATA / "oar_training_pairs" / "oar_labelled_pairs.csv", infer_schema_length=0)
-    left = df.select(
-        pl.format("a{}", pl.int_range(pl.len())).alias("id"),
-        pl.col("name_a").alias("name"),
-        pl.col("country_a").str.to_uppercase().alias("country"),
-        pl.col("address_a").alias("address"),
-    )
-    right = df.select(
-        pl.format("b{}", pl.int_range(pl.len())).alias("id"),
-        pl.col("name_b").alias("name"),
-        pl.col("country_b").str.to_uppercase().alias("country"),
-        pl.col("address_b").alias("address"),
-    )
-    labels = df["label"].cast(pl.Int64).to_numpy()
-    out.append(_pair_set_recall("oar_training_pairs", left, right, labels, bg))
-    df = pl.read_csv(DATA / "company_name_matcher_pairs" / "test_data.csv", infer_schema_length=0)
-    df = df.rename({c: c.lstrip("\ufeff") for c in df.columns})
-    left = df.select(pl.format("a{}", pl.int_range(pl.len())).alias("id"), pl.col("Name_x").alias("name"))
-    right = df.select(pl.format("b{}", pl.int_range(pl.len())).alias("id"), pl.col("Name_y").alias("name"))
-    out.append(
-        _pair_set_recall(
-            "company_name_matcher_pairs", left, right, df["Targets"].cast(pl.Int64).to_numpy(), bg
-        )
-    )
+    out = [
+        _pair_set_recall("oar_training_pairs", *oar_sides(), bg),
+        _pair_set_recall("company_name_matcher_pairs", *company_sides(), bg),
+    ]
     df = pl.read_csv(DATA / "patstat_company_clusters" / "patstat_reference.csv", infer_schema_length=0)
     frame = df.select(pl.col("person_id").alias("id"), pl.col("person_name").alias("name"))
     out.append(_cluster_set_recall("patstat_company_clusters", frame, df["leuven_id"].to_numpy()))
-    df = pl.read_csv(
-        DATA / "dedupe_chicago_early_childhood" / "csv_example_input_with_true_ids.csv", infer_schema_length=0
-    )
-    frame = df.select(
-        pl.col("Id").alias("id"),
-        pl.col("Site name").str.replace_all(r"\s+", " ").alias("name"),
-        pl.lit("US").alias("country"),
-        pl.col("Address").str.replace_all(r"\s+", " ").alias("address"),
-    )
-    out.append(_cluster_set_recall("dedupe_chicago_early_childhood", frame, df["True Id"].to_numpy()))
+    out.append(_cluster_set_recall("dedupe_chicago_early_childhood", *chicago_frame()))
     return out
 
 
