@@ -133,7 +133,8 @@ class MatchModel:
         total = self.log_odds({f: (zero if f in ranges else exact[f]) for f in self.features})
         for f, (lo, hi) in ranges.items():
             lo64, hi64 = np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
-            points = [lo64, hi64, *(np.clip(k, lo64, hi64) for k in KNOTS)]
+            knots = [k for k, _ in self._feature_terms()[f] if k is not None]
+            points = [lo64, hi64, *(np.clip(k, lo64, hi64) for k in knots)]
             best = np.max([self.feature_contribution(f, x) for x in points], axis=0)
             total += best - self.feature_contribution(f, np.zeros(1))
         return total
